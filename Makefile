@@ -1,0 +1,35 @@
+# digitnet: `make run` trains the default network, `make test` runs the whole test suite.
+# Both create the virtual environment .venv and install digitnet into it when needed.
+
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+
+.PHONY: setup run test test-fast lint format bench clean
+
+setup: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e ".[dev]"
+	@touch $@
+
+run: setup
+	$(BIN)/digitnet data
+
+test: setup
+	$(BIN)/python -m pytest -q
+
+test-fast: setup
+	$(BIN)/python -m pytest -q -m "not slow and not browser"
+
+lint: setup
+	$(BIN)/ruff check digitnet tests benchmarks
+	$(BIN)/ruff format --check digitnet tests benchmarks
+
+format: setup
+	$(BIN)/ruff format digitnet tests benchmarks
+
+clean:
+	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache

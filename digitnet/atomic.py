@@ -1,0 +1,57 @@
+"""Atomic file writes: write a temporary file in the same folder, fsync, then rename over the target.
+
+An interrupted write (Ctrl-C, a full disk, a crash) never leaves a half-written file behind: the
+target is either the old file or the complete new one.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import BinaryIO
+
+
+def write_atomically(path: str | os.PathLike[str], write: Callable[[BinaryIO], None]) -> Path:
+    """Call write(file) on a temporary file beside `path`, then rename it to `path`.
+
+    Raises OSError (e.g. PermissionError, FileNotFoundError for a missing folder) unchanged;
+    the temporary file is removed on any failure.
+    """
+    path = Path(path)
+    folder = path.parent if str(path.parent) else Path(".")
+    fd, tmp_name = tempfile.mkstemp(dir=folder, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            write(handle)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp_name, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp_name)
+        raise
+    _fsync_folder(folder)
+    return path
+
+
+def write_bytes_atomically(path: str | os.PathLike[str], data: bytes) -> Path:
+    """Atomically replace `path` with `data`."""
+    return write_atomically(path, lambda handle: handle.write(data))
+
+
+def write_text_atomically(path: str | os.PathLike[str], text: str) -> Path:
+    """Atomically replace `path` with `text` encoded as UTF-8."""
+    return write_bytes_atomically(path, text.encode("utf-8"))
+
+
+def _fsync_folder(folder: Path) -> None:
+    """Make the rename itself durable (POSIX); a no-op where folders cannot be opened."""
+    with contextlib.suppress(OSError):
+        fd = os.open(folder, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)

@@ -1,0 +1,58 @@
+"""Entry point: build the parser, run the chosen command, turn errors into one line and a status.
+
+Exit statuses: 0 success, 1 a runtime error (bad file, bad image, diverged training), 2 a usage
+error (argparse), 130 interrupted by Ctrl-C.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from digitnet import __version__
+from digitnet.cli import data_cmd
+from digitnet.errors import DigitnetError
+
+COMMANDS = [data_cmd]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="digitnet",
+        description="A neural network written from scratch in NumPy that learns handwritten digits.",
+        epilog="Run 'digitnet COMMAND --help' for the options of a command.",
+    )
+    parser.add_argument("--version", action="version", version=f"digitnet {__version__}")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for command in COMMANDS:
+        command.add_parser(subparsers)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run digitnet with argv (default sys.argv[1:]) and return the exit status."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help(sys.stderr)
+        return 2
+    try:
+        return int(args.run(args) or 0)
+    except DigitnetError as err:
+        print(f"digitnet: error: {err}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("digitnet: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:  # e.g. `digitnet data | head -1`
+        sys.stderr.close()
+        return 0
+    except MemoryError:
+        print("digitnet: error: out of memory (try a smaller --batch-size)", file=sys.stderr)
+        return 1
+
+
+def run() -> None:
+    """The console script: exit with main()'s status."""
+    sys.exit(main())

@@ -25,3 +25,7 @@ class ConfigError(DigitnetError):
 
 class TrainingDiverged(DigitnetError):
     """The loss became NaN or infinite; the last good weights were kept."""
+
+
+class OutputError(DigitnetError):
+    """An output file (plot, history, submission) cannot be written."""

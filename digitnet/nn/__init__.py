@@ -1,0 +1,78 @@
+"""The neural-network engine: layers, activations, losses, initialisers, optimizers, schedules."""
+
+from __future__ import annotations
+
+from digitnet.nn.activations import (
+    ACTIVATIONS,
+    LeakyReLU,
+    ReLU,
+    Sigmoid,
+    Softmax,
+    Tanh,
+    activation_from_name,
+    softmax,
+)
+from digitnet.nn.init import INITIALIZERS, initialize
+from digitnet.nn.layers import LAYER_TYPES, Dense, Dropout, Layer, layer_from_spec, register_layer
+from digitnet.nn.losses import LOSSES, Loss, MeanSquaredError, SoftmaxCrossEntropy, loss_from_name
+from digitnet.nn.model import Sequential, build_mlp
+from digitnet.nn.optim import (
+    OPTIMIZERS,
+    SGD,
+    Adam,
+    AdamW,
+    Optimizer,
+    Slot,
+    clip_grad_norm,
+    optimizer_from_name,
+)
+from digitnet.nn.schedules import (
+    SCHEDULES,
+    constant,
+    cosine,
+    exponential,
+    linear_warmup,
+    make_schedule,
+    step_decay,
+)
+
+__all__ = [
+    "ACTIVATIONS",
+    "INITIALIZERS",
+    "LAYER_TYPES",
+    "LOSSES",
+    "OPTIMIZERS",
+    "SCHEDULES",
+    "SGD",
+    "Adam",
+    "AdamW",
+    "Dense",
+    "Dropout",
+    "Layer",
+    "LeakyReLU",
+    "Loss",
+    "MeanSquaredError",
+    "Optimizer",
+    "ReLU",
+    "Sequential",
+    "Sigmoid",
+    "Slot",
+    "Softmax",
+    "SoftmaxCrossEntropy",
+    "Tanh",
+    "activation_from_name",
+    "build_mlp",
+    "clip_grad_norm",
+    "constant",
+    "cosine",
+    "exponential",
+    "initialize",
+    "layer_from_spec",
+    "linear_warmup",
+    "loss_from_name",
+    "make_schedule",
+    "optimizer_from_name",
+    "register_layer",
+    "softmax",
+    "step_decay",
+]

@@ -1,0 +1,127 @@
+"""Element-wise activations and a standalone softmax; all parameter-free, any input shape.
+
+Each caches what its derivative is cheapest from (the output for sigmoid/tanh/softmax,
+a sign mask for the ReLUs) and never modifies the arrays it is given.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from digitnet.errors import ConfigError
+from digitnet.nn.layers import Layer, register_layer
+
+
+@register_layer
+class Sigmoid(Layer):
+    """out = 1 / (1 + exp(−x)), computed as 0.5·(1 + tanh(x/2)): no overflow for any finite x."""
+
+    def forward(self, x: np.ndarray, *, training: bool = False) -> np.ndarray:
+        out = np.multiply(x, 0.5)
+        np.tanh(out, out=out)
+        out += 1.0
+        out *= 0.5
+        self._out = out
+        return out
+
+    def backward(self, grad_out: np.ndarray) -> np.ndarray:
+        """grad_x = grad_out · out · (1 − out)."""
+        out = self._out
+        grad_x = 1.0 - out
+        grad_x *= out
+        grad_x *= grad_out
+        return grad_x
+
+
+@register_layer
+class Tanh(Layer):
+    """out = tanh(x)."""
+
+    def forward(self, x: np.ndarray, *, training: bool = False) -> np.ndarray:
+        self._out = np.tanh(x)
+        return self._out
+
+    def backward(self, grad_out: np.ndarray) -> np.ndarray:
+        """grad_x = grad_out · (1 − out²)."""
+        grad_x = np.square(self._out)
+        np.subtract(1.0, grad_x, out=grad_x)
+        grad_x *= grad_out
+        return grad_x
+
+
+@register_layer
+class ReLU(Layer):
+    """out = max(x, 0)."""
+
+    def forward(self, x: np.ndarray, *, training: bool = False) -> np.ndarray:
+        self._active = x > 0
+        return np.maximum(x, 0)
+
+    def backward(self, grad_out: np.ndarray) -> np.ndarray:
+        """grad_x = grad_out where x > 0, else 0."""
+        return grad_out * self._active
+
+
+@register_layer
+class LeakyReLU(Layer):
+    """out = x where x > 0, else slope · x."""
+
+    def __init__(self, slope: float = 0.01) -> None:
+        super().__init__()
+        if not isinstance(slope, (int, float)) or not 0.0 <= slope < 1.0:
+            raise ConfigError(f"LeakyReLU slope must be in [0, 1), got {slope!r}")
+        self.slope = float(slope)
+
+    def forward(self, x: np.ndarray, *, training: bool = False) -> np.ndarray:
+        self._active = x > 0
+        return np.where(self._active, x, x * self.slope)
+
+    def backward(self, grad_out: np.ndarray) -> np.ndarray:
+        """grad_x = grad_out where x > 0, else slope · grad_out."""
+        return np.where(self._active, grad_out, grad_out * self.slope)
+
+    def spec(self) -> dict:
+        return {"type": "LeakyReLU", "slope": self.slope}
+
+
+def softmax(x: np.ndarray) -> np.ndarray:
+    """Row-wise softmax over the last axis: probs = exp(x − max) / sum(exp(x − max))."""
+    probs = x - x.max(axis=-1, keepdims=True)  # subtract the row max so exp() cannot overflow
+    np.exp(probs, out=probs)
+    probs /= probs.sum(axis=-1, keepdims=True)
+    return probs
+
+
+@register_layer
+class Softmax(Layer):
+    """probs = softmax(x) over the last axis: (batch, k) -> (batch, k), rows summing to 1.
+
+    Only for a standalone softmax; with cross-entropy, use logits and SoftmaxCrossEntropy.
+    """
+
+    def forward(self, x: np.ndarray, *, training: bool = False) -> np.ndarray:
+        self._probs = softmax(x)
+        return self._probs
+
+    def backward(self, grad_out: np.ndarray) -> np.ndarray:
+        """Jacobian-vector product: grad_x = probs · (grad_out − Σ_j grad_out_j · probs_j)."""
+        probs = self._probs
+        grad_x = grad_out * probs
+        dot = grad_x.sum(axis=-1, keepdims=True)
+        grad_x -= probs * dot
+        return grad_x
+
+
+ACTIVATIONS: dict[str, type[Layer]] = {
+    "sigmoid": Sigmoid,
+    "tanh": Tanh,
+    "relu": ReLU,
+    "leaky_relu": LeakyReLU,
+}
+
+
+def activation_from_name(name: str) -> Layer:
+    """A fresh hidden-layer activation by name (see ACTIVATIONS); ConfigError if unknown."""
+    if name not in ACTIVATIONS:
+        raise ConfigError(f"unknown activation {name!r}; choose one of {', '.join(ACTIVATIONS)}")
+    return ACTIVATIONS[name]()

@@ -1,0 +1,177 @@
+"""Layers with explicit forward/backward, the layer registry, Dense and Dropout.
+
+Every layer maps a batch (rows are samples) to a batch and keeps what its backward needs.
+Activations live in activations.py and register themselves here with `@register_layer`.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar, TypeVar
+
+import numpy as np
+
+from digitnet.errors import ConfigError
+from digitnet.nn.init import initialize
+
+LAYER_TYPES: dict[str, type[Layer]] = {}  # spec "type" -> class; filled by @register_layer
+
+LayerClass = TypeVar("LayerClass", bound="type[Layer]")
+
+
+def register_layer(cls: LayerClass) -> LayerClass:
+    """Class decorator: make `cls` buildable by layer_from_spec under its class name."""
+    LAYER_TYPES[cls.__name__] = cls
+    return cls
+
+
+class Layer:
+    """Base layer: parameter-free unless a subclass fills `params` and `grads`.
+
+    `params` and `grads` have the same keys and shapes; backward overwrites `grads` in place,
+    so an optimizer holding these arrays always sees the latest gradient.
+    """
+
+    decayed: ClassVar[frozenset[str]] = frozenset()  # param names weight decay applies to
+
+    def __init__(self) -> None:
+        self.params: dict[str, np.ndarray] = {}
+        self.grads: dict[str, np.ndarray] = {}
+
+    def forward(self, x: np.ndarray, *, training: bool = False) -> np.ndarray:
+        raise NotImplementedError
+
+    def backward(self, grad_out: np.ndarray) -> np.ndarray:
+        """Return dLoss/dx for the last forward (and overwrite self.grads)."""
+        raise NotImplementedError
+
+    def spec(self) -> dict:
+        """JSON-able description without weights, e.g. {"type": "ReLU"}."""
+        return {"type": type(self).__name__}
+
+    @classmethod
+    def from_spec(
+        cls, fields: dict, *, rng: np.random.Generator, dtype: type[np.floating] = np.float32
+    ) -> Layer:
+        """Build from the spec's fields (everything but "type"); parameter-free by default."""
+        return cls(**fields)
+
+    def __repr__(self) -> str:
+        fields = ", ".join(f"{k}={v!r}" for k, v in self.spec().items() if k != "type")
+        return f"{type(self).__name__}({fields})"
+
+
+def layer_from_spec(
+    spec: dict, *, rng: np.random.Generator, dtype: type[np.floating] = np.float32
+) -> Layer:
+    """Build a layer from `Layer.spec()` output; raises ConfigError for unknown types or fields."""
+    if not isinstance(spec, dict) or "type" not in spec:
+        raise ConfigError(f"a layer spec must be a dict with a 'type', got {spec!r}")
+    fields = {k: v for k, v in spec.items() if k != "type"}
+    cls = LAYER_TYPES.get(spec["type"])
+    if cls is None:
+        known = ", ".join(sorted(LAYER_TYPES))
+        raise ConfigError(f"unknown layer type {spec['type']!r}; known types: {known}")
+    try:
+        return cls.from_spec(fields, rng=rng, dtype=dtype)
+    except TypeError as error:
+        raise ConfigError(f"bad fields for layer {spec['type']}: {fields!r} ({error})") from None
+
+
+@register_layer
+class Dense(Layer):
+    """Affine map z = x @ W + b.  x: (batch, fan_in) -> z: (batch, fan_out).
+
+    W: (fan_in, fan_out) drawn by the named initialiser, b: (fan_out,) zeros; both in `dtype`.
+    """
+
+    decayed = frozenset({"W"})
+
+    def __init__(
+        self,
+        fan_in: int,
+        fan_out: int,
+        *,
+        init: str = "he_normal",
+        rng: np.random.Generator,
+        dtype: type[np.floating] = np.float32,
+    ) -> None:
+        super().__init__()
+        for name, size in (("fan_in", fan_in), ("fan_out", fan_out)):
+            if not isinstance(size, (int, np.integer)) or isinstance(size, bool) or size < 1:
+                raise ConfigError(f"Dense {name} must be a positive integer, got {size!r}")
+        self.fan_in, self.fan_out, self.init = int(fan_in), int(fan_out), init
+        W = initialize(init, (self.fan_in, self.fan_out), rng).astype(dtype)
+        self.params = {"W": W, "b": np.zeros(self.fan_out, dtype)}
+        self.grads = {name: np.zeros_like(p) for name, p in self.params.items()}
+        self._x: np.ndarray | None = None  # the only thing backward needs
+
+    def forward(self, x: np.ndarray, *, training: bool = False) -> np.ndarray:
+        self._x = x
+        z = x @ self.params["W"]
+        z += self.params["b"]  # in place: no second (batch, fan_out) array
+        return z
+
+    def backward(self, grad_z: np.ndarray) -> np.ndarray:
+        """Overwrite grads["W"] = x.T @ grad_z, grads["b"] = sum of grad_z rows; return dLoss/dx."""
+        np.matmul(self._x.T, grad_z, out=self.grads["W"])  # the arrays the optimizer holds
+        np.sum(grad_z, axis=0, out=self.grads["b"])
+        return grad_z @ self.params["W"].T
+
+    def spec(self) -> dict:
+        return {"type": "Dense", "fan_in": self.fan_in, "fan_out": self.fan_out, "init": self.init}
+
+    @classmethod
+    def from_spec(
+        cls, fields: dict, *, rng: np.random.Generator, dtype: type[np.floating] = np.float32
+    ) -> Dense:
+        return cls(**fields, rng=rng, dtype=dtype)
+
+    def __repr__(self) -> str:
+        return f"Dense({self.fan_in}→{self.fan_out})"
+
+
+@register_layer
+class Dropout(Layer):
+    """Inverted dropout: while training, zero each input with probability `rate` and scale the
+    survivors by 1/(1 − rate); identity at inference. Any shape in, same shape out.
+
+    `mask` holds the last training mask (0 or 1/(1 − rate), input dtype). Set `fixed_mask`
+    (a boolean keep-array of the input shape) to make forward deterministic, e.g. for
+    gradient checks. Raises ConfigError unless 0 <= rate < 1.
+    """
+
+    def __init__(self, rate: float, *, rng: np.random.Generator) -> None:
+        super().__init__()
+        if not isinstance(rate, (int, float)) or not 0.0 <= rate < 1.0:
+            raise ConfigError(f"dropout rate must be in [0, 1), got {rate!r}")
+        self.rate = float(rate)
+        self.rng = rng
+        self.mask: np.ndarray | None = None
+        self.fixed_mask: np.ndarray | None = None
+
+    def forward(self, x: np.ndarray, *, training: bool = False) -> np.ndarray:
+        if not training or self.rate == 0.0:
+            self.mask = None
+            return x
+        if self.fixed_mask is not None:
+            keep = self.fixed_mask
+        else:
+            keep = self.rng.random(x.shape, dtype=x.dtype) >= self.rate
+        self.mask = keep * x.dtype.type(1.0 / (1.0 - self.rate))
+        return x * self.mask
+
+    def backward(self, grad_out: np.ndarray) -> np.ndarray:
+        return grad_out if self.mask is None else grad_out * self.mask
+
+    def spec(self) -> dict:
+        return {"type": "Dropout", "rate": self.rate}
+
+    @classmethod
+    def from_spec(
+        cls, fields: dict, *, rng: np.random.Generator, dtype: type[np.floating] = np.float32
+    ) -> Dropout:
+        # a child stream: drawing masks never changes the weights `rng` initialises
+        return cls(**fields, rng=rng.spawn(1)[0])
+
+    def __repr__(self) -> str:
+        return f"Dropout({self.rate:g})"

@@ -1,0 +1,189 @@
+"""Sequential: a stack of layers and a loss; named parameters, prediction, one training step,
+spec/weights for model files; build_mlp for the fully connected networks of the seeds.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from digitnet.errors import ConfigError, ModelFileError
+from digitnet.nn.activations import Sigmoid, activation_from_name
+from digitnet.nn.layers import Dense, Dropout, Layer, layer_from_spec
+from digitnet.nn.losses import Loss, loss_from_name
+from digitnet.nn.optim import Optimizer, Slot, clip_grad_norm
+
+
+class Sequential:
+    """layers applied in order; `loss` turns the last output into a loss, gradient, probabilities.
+
+    Parameters are named "<layer index>.<param>" ("0.W", "0.b", "2.W"): the names used by the
+    optimizer, the model file and the tests alike.
+    """
+
+    def __init__(self, layers: list[Layer], loss: Loss) -> None:
+        self.layers = list(layers)
+        self.loss = loss
+
+    def named_params(self) -> list[Slot]:
+        """Slots sharing the layers' arrays, in layer order then param order; same every call."""
+        return [
+            Slot(f"{i}.{name}", param, layer.grads[name], name in layer.decayed)
+            for i, layer in enumerate(self.layers)
+            for name, param in layer.params.items()
+        ]
+
+    @property
+    def n_params(self) -> int:
+        """Number of trainable scalars."""
+        return sum(param.size for layer in self.layers for param in layer.params.values())
+
+    @property
+    def dtype(self) -> np.dtype:
+        """The parameters' dtype (float32 for a network without parameters)."""
+        for layer in self.layers:
+            for param in layer.params.values():
+                return param.dtype
+        return np.dtype(np.float32)
+
+    def forward(self, x: np.ndarray, *, training: bool = False) -> np.ndarray:
+        """x: (batch, ...) cast to the model dtype -> network output (logits for cross_entropy)."""
+        x = np.ascontiguousarray(x, dtype=self.dtype)
+        for layer in self.layers:
+            x = layer.forward(x, training=training)
+        return x
+
+    def backward(self, grad_out: np.ndarray) -> np.ndarray:
+        """Back-propagate dLoss/doutput through every layer (filling grads); return dLoss/dx."""
+        for layer in reversed(self.layers):
+            grad_out = layer.backward(grad_out)
+        return grad_out
+
+    def predict_proba(self, x: np.ndarray, *, batch_size: int = 4096) -> np.ndarray:
+        """(n, classes) class probabilities at inference (no dropout), in chunks of batch_size."""
+        chunks = [
+            self.loss.probabilities(self.forward(x[start : start + batch_size]))
+            for start in range(0, len(x), batch_size)
+        ]
+        return np.concatenate(chunks) if chunks else np.zeros((0, 0), self.dtype)
+
+    def predict(self, x: np.ndarray, *, batch_size: int = 4096) -> np.ndarray:
+        """(n,) int64 predicted classes."""
+        return self.predict_proba(x, batch_size=batch_size).argmax(axis=1).astype(np.int64)
+
+    def loss_value(self, x: np.ndarray, y_onehot: np.ndarray, *, batch_size: int = 4096) -> float:
+        """Mean loss over all n samples at inference (no dropout)."""
+        total = 0.0
+        for start in range(0, len(x), batch_size):
+            stop = start + batch_size
+            output = self.forward(x[start:stop])
+            total += self.loss.value(output, y_onehot[start:stop]) * len(output)
+        return total / len(x)
+
+    def train_step(
+        self,
+        x: np.ndarray,
+        y_onehot: np.ndarray,
+        optimizer: Optimizer,
+        *,
+        clip_norm: float | None = None,
+    ) -> float:
+        """forward (training) → loss → backward → optional clip → optimizer.step(); return the loss.
+
+        The loss is that of the batch before the update.
+        """
+        output = self.forward(x, training=True)
+        value, grad_out = self.loss.value_and_gradient(output, y_onehot)
+        self.backward(grad_out)
+        if clip_norm is not None:
+            clip_grad_norm(self.named_params(), clip_norm)
+        optimizer.step()
+        return value
+
+    def spec(self) -> dict:
+        """JSON-able architecture: {"layers": [layer.spec(), ...], "loss": loss.spec()}."""
+        return {"layers": [layer.spec() for layer in self.layers], "loss": self.loss.spec()}
+
+    @classmethod
+    def from_spec(
+        cls, spec: dict, *, rng: np.random.Generator, dtype: type[np.floating] = np.float32
+    ) -> Sequential:
+        """Rebuild from spec(), initialising weights from rng; ConfigError for a bad spec."""
+        if not isinstance(spec, dict) or not isinstance(spec.get("layers"), list):
+            raise ConfigError("a model spec needs a 'layers' list")
+        loss_spec = spec.get("loss")
+        if not isinstance(loss_spec, dict) or "name" not in loss_spec:
+            raise ConfigError("a model spec needs a 'loss' dict with a 'name'")
+        layers = [layer_from_spec(layer, rng=rng, dtype=dtype) for layer in spec["layers"]]
+        loss_kwargs = {k: v for k, v in loss_spec.items() if k != "name"}
+        return cls(layers, loss_from_name(loss_spec["name"], **loss_kwargs))
+
+    def get_weights(self) -> dict[str, np.ndarray]:
+        """Copies of every parameter by name: {"0.W": (784, 16) array, ...}."""
+        return {slot.name: slot.param.copy() for slot in self.named_params()}
+
+    def set_weights(self, weights: dict[str, np.ndarray]) -> None:
+        """Copy weights into the existing arrays (cast to the model dtype), all or nothing.
+
+        Raises ModelFileError naming the key for a missing, unexpected or wrongly shaped entry.
+        """
+        slots = self.named_params()
+        names = {slot.name for slot in slots}
+        for slot in slots:
+            if slot.name not in weights:
+                raise ModelFileError(f"weights: missing {slot.name!r}")
+            if np.shape(weights[slot.name]) != slot.param.shape:
+                raise ModelFileError(
+                    f"weights {slot.name!r}: expected shape {slot.param.shape}, "
+                    f"found {np.shape(weights[slot.name])}"
+                )
+        for name in weights:
+            if name not in names:
+                raise ModelFileError(f"weights: unexpected {name!r}")
+        for slot in slots:
+            slot.param[...] = weights[slot.name]  # in place: optimizer slots stay valid
+
+    def __repr__(self) -> str:
+        layers = ", ".join(repr(layer) for layer in self.layers)
+        return f"Sequential({layers}, loss={self.loss!r}, params={self.n_params:,})"
+
+
+def build_mlp(
+    sizes: Sequence[int],
+    *,
+    activation: str = "relu",
+    output: str = "softmax",
+    init: str = "he_normal",
+    dropout: float = 0.0,
+    rng: np.random.Generator,
+    dtype: type[np.floating] = np.float32,
+    loss_kwargs: dict | None = None,
+) -> Sequential:
+    """A fully connected network, e.g. sizes (784, 16, 16, 10).
+
+    Hidden layers: Dense → activation ("sigmoid", "tanh", "relu", "leaky_relu") → Dropout if
+    dropout > 0. output "softmax": the last Dense gives logits for SoftmaxCrossEntropy;
+    output "sigmoid": the last Dense is followed by Sigmoid and the loss is MeanSquaredError.
+    Weights come from rng; dropout masks from a child stream of it, so the initial weights do
+    not depend on dropout. Raises ConfigError for bad sizes or names.
+    """
+    if len(sizes) < 2 or any(
+        not isinstance(size, (int, np.integer)) or isinstance(size, bool) or size < 1
+        for size in sizes
+    ):
+        raise ConfigError(f"sizes must be at least two positive integers, got {list(sizes)}")
+    if output not in ("softmax", "sigmoid"):
+        raise ConfigError(f"output must be 'softmax' or 'sigmoid', got {output!r}")
+    activation_from_name(activation)  # validate even when there is no hidden layer
+    layers: list[Layer] = []
+    for i, (fan_in, fan_out) in enumerate(zip(sizes[:-1], sizes[1:], strict=True)):
+        layers.append(Dense(fan_in, fan_out, init=init, rng=rng, dtype=dtype))
+        if i < len(sizes) - 2:
+            layers.append(activation_from_name(activation))
+            if dropout:
+                layers.append(Dropout(dropout, rng=rng.spawn(1)[0]))
+    if output == "sigmoid":
+        layers.append(Sigmoid())
+    loss_name = "mse" if output == "sigmoid" else "cross_entropy"
+    return Sequential(layers, loss_from_name(loss_name, **(loss_kwargs or {})))

@@ -1,0 +1,231 @@
+"""Optimizers over named parameter slots: SGD (momentum, Nesterov), Adam, AdamW; gradient clipping.
+
+An optimizer never sees layers: it holds `Slot`s (a parameter array and its gradient array) and
+updates each parameter in place, so the layer that owns it sees the new weights. Per-slot state
+is kept by position and saved under "<state>.<slot name>" keys.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from digitnet.errors import ConfigError, ModelFileError
+
+
+@dataclass
+class Slot:
+    """One parameter and its gradient (same shape, same dtype); `decay`: weight decay applies."""
+
+    name: str
+    param: np.ndarray
+    grad: np.ndarray
+    decay: bool
+
+
+def _check_hyper(name: str, value: float, low: float, high: float = math.inf) -> float:
+    """`value` as a float if low <= value < high, else ConfigError."""
+    if not isinstance(value, (int, float)) or not low <= value < high:
+        raise ConfigError(f"{name} must be in [{low}, {high}), got {value!r}")
+    return float(value)
+
+
+class Optimizer:
+    """Base: keeps slots, the learning rate (set by the trainer each step) and the step count t."""
+
+    state_names: tuple[str, ...] = ()  # per-slot state arrays, e.g. ("m", "v")
+
+    def __init__(self, slots: Sequence[Slot], learning_rate: float, weight_decay: float) -> None:
+        self.slots = list(slots)
+        names = [slot.name for slot in self.slots]
+        if len(set(names)) != len(names):
+            raise ConfigError(f"slot names must be unique, got {names}")
+        self.learning_rate = _check_hyper("learning_rate", learning_rate, 0.0)
+        self.weight_decay = _check_hyper("weight_decay", weight_decay, 0.0)
+        self.t = 0
+        self.state = {
+            key: [np.zeros_like(slot.param) for slot in self.slots] for key in self.state_names
+        }
+
+    def step(self) -> None:
+        """Update every slot.param in place from slot.grad; t counts the steps taken."""
+        self.t += 1
+        for i, slot in enumerate(self.slots):
+            self._update(i, slot)
+
+    def _update(self, i: int, slot: Slot) -> None:
+        raise NotImplementedError
+
+    def _coupled_grad(self, slot: Slot) -> np.ndarray:
+        """L2 penalty folded into the gradient: grad + weight_decay · param for decay slots."""
+        if slot.decay and self.weight_decay:
+            return slot.grad + self.weight_decay * slot.param
+        return slot.grad
+
+    def state_dict(self) -> dict[str, np.ndarray]:
+        """Copies of the state: "t" (0-d int64) and "<state>.<slot name>" arrays."""
+        state = {"t": np.array(self.t, dtype=np.int64)}
+        for key, arrays in self.state.items():
+            for slot, array in zip(self.slots, arrays, strict=True):
+                state[f"{key}.{slot.name}"] = array.copy()
+        return state
+
+    def load_state_dict(self, state: dict[str, np.ndarray]) -> None:
+        """Restore state_dict() output; ModelFileError on missing/unexpected keys or bad shapes."""
+        expected = self.state_dict()
+        missing = sorted(set(expected) - set(state))
+        unexpected = sorted(set(state) - set(expected))
+        if missing or unexpected:
+            raise ModelFileError(
+                f"{type(self).__name__} state: missing keys {missing}, unexpected keys {unexpected}"
+            )
+        for key, array in state.items():
+            if np.shape(array) != expected[key].shape:
+                raise ModelFileError(
+                    f"{type(self).__name__} state {key!r}: expected shape "
+                    f"{expected[key].shape}, found {np.shape(array)}"
+                )
+        self.t = int(state["t"])
+        for key, arrays in self.state.items():
+            for slot, array in zip(self.slots, arrays, strict=True):
+                array[...] = state[f"{key}.{slot.name}"]
+
+
+class SGD(Optimizer):
+    """Stochastic gradient descent, optionally with (Nesterov) momentum, as torch.optim.SGD.
+
+    g = grad + weight_decay·param (decay slots); velocity = momentum·velocity + g;
+    param −= learning_rate · (g + momentum·velocity if nesterov else velocity).
+    Without momentum: param −= learning_rate · g.
+    """
+
+    def __init__(
+        self,
+        slots: Sequence[Slot],
+        learning_rate: float,
+        momentum: float = 0.0,
+        nesterov: bool = False,
+        weight_decay: float = 0.0,
+    ) -> None:
+        self.momentum = _check_hyper("momentum", momentum, 0.0, 1.0)
+        if nesterov and self.momentum == 0.0:
+            raise ConfigError("nesterov needs momentum > 0")
+        self.nesterov = bool(nesterov)
+        self.state_names = ("velocity",) if self.momentum else ()
+        super().__init__(slots, learning_rate, weight_decay)
+
+    def _update(self, i: int, slot: Slot) -> None:
+        grad = self._coupled_grad(slot)
+        if not self.momentum:
+            slot.param -= self.learning_rate * grad
+            return
+        velocity = self.state["velocity"][i]
+        velocity *= self.momentum
+        velocity += grad
+        if self.nesterov:
+            slot.param -= self.learning_rate * (grad + self.momentum * velocity)
+        else:
+            slot.param -= self.learning_rate * velocity
+
+
+class Adam(Optimizer):
+    """Adam (Kingma & Ba) with L2 weight decay coupled into the gradient, as torch.optim.Adam.
+
+    g = grad + weight_decay·param (decay slots); m = β1·m + (1 − β1)·g; v = β2·v + (1 − β2)·g²;
+    param −= learning_rate · (m / (1 − β1^t)) / (sqrt(v / (1 − β2^t)) + eps).
+    """
+
+    state_names = ("m", "v")
+    decoupled = False
+
+    def __init__(
+        self,
+        slots: Sequence[Slot],
+        learning_rate: float = 1e-3,
+        beta1: float = 0.9,
+        beta2: float = 0.999,
+        eps: float = 1e-8,
+        weight_decay: float = 0.0,
+    ) -> None:
+        self.beta1 = _check_hyper("beta1", beta1, 0.0, 1.0)
+        self.beta2 = _check_hyper("beta2", beta2, 0.0, 1.0)
+        self.eps = _check_hyper("eps", eps, 0.0)
+        if self.eps == 0.0:
+            raise ConfigError("eps must be > 0")
+        super().__init__(slots, learning_rate, weight_decay)
+
+    def _update(self, i: int, slot: Slot) -> None:
+        if self.decoupled:
+            grad = slot.grad
+            if slot.decay and self.weight_decay:
+                slot.param *= 1.0 - self.learning_rate * self.weight_decay
+        else:
+            grad = self._coupled_grad(slot)
+        m, v = self.state["m"][i], self.state["v"][i]
+        m *= self.beta1
+        m += (1.0 - self.beta1) * grad
+        v *= self.beta2
+        v += (1.0 - self.beta2) * np.square(grad)
+        step_size = self.learning_rate / (1.0 - self.beta1**self.t)
+        denom = np.sqrt(v)
+        denom /= math.sqrt(1.0 - self.beta2**self.t)
+        denom += self.eps
+        slot.param -= step_size * (m / denom)
+
+
+class AdamW(Adam):
+    """Adam with decoupled weight decay (Loshchilov & Hutter), as torch.optim.AdamW.
+
+    First param −= learning_rate · weight_decay · param (decay slots), then the Adam step on grad.
+    """
+
+    decoupled = True
+
+    def __init__(
+        self,
+        slots: Sequence[Slot],
+        learning_rate: float = 1e-3,
+        beta1: float = 0.9,
+        beta2: float = 0.999,
+        eps: float = 1e-8,
+        weight_decay: float = 0.01,
+    ) -> None:
+        super().__init__(slots, learning_rate, beta1, beta2, eps, weight_decay)
+
+
+OPTIMIZERS = ("sgd", "momentum", "nesterov", "adam", "adamw")
+
+
+def optimizer_from_name(name: str, slots: Sequence[Slot], **kwargs: float) -> Optimizer:
+    """Build an optimizer by name (see OPTIMIZERS); "momentum"/"nesterov" default momentum to 0.9.
+
+    Raises ConfigError for an unknown name, unknown options or bad values.
+    """
+    if name not in OPTIMIZERS:
+        raise ConfigError(f"unknown optimizer {name!r}; choose one of {', '.join(OPTIMIZERS)}")
+    if name in ("momentum", "nesterov"):
+        kwargs = {"momentum": 0.9, **kwargs, "nesterov": name == "nesterov"}
+    cls = {"adam": Adam, "adamw": AdamW}.get(name, SGD)
+    try:
+        return cls(slots, **kwargs)
+    except TypeError as error:
+        raise ConfigError(f"bad options for optimizer {name!r}: {error}") from None
+
+
+def clip_grad_norm(slots: Sequence[Slot], max_norm: float) -> float:
+    """Scale all gradients in place so their global L2 norm is at most max_norm.
+
+    Returns the norm before clipping (nan/inf norms are returned and nothing is scaled).
+    Raises ConfigError unless max_norm > 0.
+    """
+    if not isinstance(max_norm, (int, float)) or not max_norm > 0:
+        raise ConfigError(f"max_norm must be > 0, got {max_norm!r}")
+    total = math.sqrt(sum(float(np.vdot(slot.grad, slot.grad)) for slot in slots))
+    if math.isfinite(total) and total > max_norm:
+        scale = max_norm / total
+        for slot in slots:
+            slot.grad *= scale
+    return total

@@ -1,0 +1,153 @@
+"""Layers: finite-difference gradient checks in float64, extreme inputs, specs and validation."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from nn_helpers import numeric_grad, rel_error
+
+from digitnet.errors import ConfigError
+from digitnet.nn import (
+    LAYER_TYPES,
+    Dense,
+    Dropout,
+    LeakyReLU,
+    ReLU,
+    Sigmoid,
+    Softmax,
+    Tanh,
+    layer_from_spec,
+)
+
+
+def check_layer_gradients(layer, x: np.ndarray, rng: np.random.Generator) -> None:
+    """backward(up) equals the numeric gradient of sum(forward(x) * up) for x and every param."""
+    up = rng.standard_normal(layer.forward(x, training=True).shape)
+
+    def f() -> float:
+        return float((layer.forward(x, training=True) * up).sum())
+
+    layer.forward(x, training=True)
+    grad_x = layer.backward(up)
+    assert rel_error(grad_x, numeric_grad(f, x)) < 1e-6
+    for name, param in layer.params.items():
+        layer.forward(x, training=True)
+        layer.backward(up)
+        analytic = layer.grads[name].copy()
+        assert rel_error(analytic, numeric_grad(f, param)) < 1e-6, name
+
+
+def test_dense_gradients_for_x_W_and_b():
+    rng = np.random.default_rng(0)
+    layer = Dense(5, 3, init="xavier_normal", rng=rng, dtype=np.float64)
+    layer.params["b"][...] = rng.standard_normal(3)
+    check_layer_gradients(layer, rng.standard_normal((4, 5)), rng)
+
+
+@pytest.mark.parametrize("layer", [Sigmoid(), Tanh(), Softmax(), ReLU(), LeakyReLU(0.1)])
+def test_activation_gradients(layer):
+    rng = np.random.default_rng(1)
+    x = rng.standard_normal((4, 6)) * 3
+    if isinstance(layer, (ReLU, LeakyReLU)):
+        x[np.abs(x) < 1e-3] = 0.5  # keep away from the kink, where the derivative jumps
+    check_layer_gradients(layer, x, rng)
+
+
+def test_dropout_gradient_with_a_fixed_mask():
+    rng = np.random.default_rng(2)
+    layer = Dropout(0.4, rng=np.random.default_rng(3))
+    x = rng.standard_normal((4, 6))
+    layer.fixed_mask = rng.random(x.shape) >= 0.4
+    check_layer_gradients(layer, x, rng)
+    np.testing.assert_allclose(layer.forward(x, training=True), x * layer.fixed_mask / 0.6)
+
+
+def test_dropout_is_identity_at_inference_and_scales_in_training():
+    layer = Dropout(0.5, rng=np.random.default_rng(0))
+    x = np.ones((1000, 100), np.float32)
+    assert layer.forward(x) is x
+    assert layer.backward(x) is x
+    out = layer.forward(x, training=True)
+    assert out.dtype == np.float32
+    assert set(np.unique(out)) == {0.0, 2.0}
+    assert abs(out.mean() - 1.0) < 0.02  # inverted dropout keeps the expectation
+    np.testing.assert_array_equal(layer.backward(x), layer.mask)
+
+
+@pytest.mark.parametrize("rate", [-0.1, 1.0, 1.5])
+def test_dropout_rate_outside_0_1_is_refused(rate):
+    with pytest.raises(ConfigError, match="dropout rate"):
+        Dropout(rate, rng=np.random.default_rng(0))
+
+
+@pytest.mark.parametrize("layer", [Sigmoid(), Tanh(), Softmax(), ReLU(), LeakyReLU()])
+def test_extreme_inputs_give_finite_outputs_and_gradients(layer):
+    x = np.array([[-1e4, -50.0, 0.0, 50.0, 1e4]], np.float32)
+    out = layer.forward(x)
+    grad_x = layer.backward(np.ones_like(x))
+    assert np.isfinite(out).all() and np.isfinite(grad_x).all()
+    assert out.dtype == grad_x.dtype == np.float32
+
+
+def test_sigmoid_values_at_the_extremes():
+    out = Sigmoid().forward(np.array([-1e4, 0.0, 1e4]))
+    np.testing.assert_array_equal(out, [0.0, 0.5, 1.0])
+
+
+def test_layers_keep_float32_and_do_not_modify_their_input():
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((8, 5)).astype(np.float32)
+    original = x.copy()
+    for layer in [Dense(5, 5, rng=rng), Sigmoid(), Tanh(), ReLU(), LeakyReLU(), Softmax()]:
+        out = layer.forward(x, training=True)
+        grad_x = layer.backward(np.ones_like(out))
+        assert out.dtype == grad_x.dtype == np.float32, layer
+        np.testing.assert_array_equal(x, original)
+
+
+def test_dense_backward_overwrites_the_same_grad_arrays():
+    rng = np.random.default_rng(0)
+    layer = Dense(3, 2, rng=rng)
+    grad_W = layer.grads["W"]
+    x = np.ones((4, 3), np.float32)
+    for _ in range(2):
+        layer.forward(x)
+        layer.backward(np.ones((4, 2), np.float32))
+    assert layer.grads["W"] is grad_W
+    np.testing.assert_array_equal(grad_W, np.full((3, 2), 4.0))  # not accumulated over calls
+
+
+def test_every_registered_layer_round_trips_through_its_spec():
+    rng = np.random.default_rng(0)
+    layers = [Dense(4, 3, init="xavier_uniform", rng=rng), Dropout(0.25, rng=rng)]
+    layers += [Sigmoid(), Tanh(), ReLU(), LeakyReLU(0.2), Softmax()]
+    assert {type(layer).__name__ for layer in layers} <= set(LAYER_TYPES)
+    for layer in layers:
+        rebuilt = layer_from_spec(layer.spec(), rng=rng)
+        assert type(rebuilt) is type(layer)
+        assert rebuilt.spec() == layer.spec()
+
+
+@pytest.mark.parametrize(
+    "spec",
+    [
+        {"type": "Conv7D"},
+        {"fan_in": 3},
+        {"type": "Dense", "fan_in": 3},
+        {"type": "Dense", "fan_in": 3, "fan_out": 0},
+        {"type": "Dense", "fan_in": 3, "fan_out": 2, "init": "magic"},
+        {"type": "ReLU", "slope": 0.1},
+        {"type": "LeakyReLU", "slope": -1},
+    ],
+)
+def test_bad_layer_specs_raise_config_error(spec):
+    with pytest.raises(ConfigError):
+        layer_from_spec(spec, rng=np.random.default_rng(0))
+
+
+def test_dense_weights_follow_the_dtype():
+    rng = np.random.default_rng(0)
+    assert Dense(3, 2, rng=rng).params["W"].dtype == np.float32
+    layer = Dense(3, 2, rng=rng, dtype=np.float64)
+    assert {p.dtype for p in layer.params.values()} == {np.dtype(np.float64)}
+    assert layer.params["W"].shape == (3, 2) and layer.params["b"].shape == (2,)

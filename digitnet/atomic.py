@@ -1,4 +1,4 @@
-"""Atomic file writes: write a temporary file in the same folder, fsync, then rename over the target.
+"""Atomic file writes: write a temporary file in the same folder, fsync, rename over the target.
 
 An interrupted write (Ctrl-C, a full disk, a crash) never leaves a half-written file behind: the
 target is either the old file or the complete new one.

@@ -51,7 +51,8 @@ def run(args: argparse.Namespace) -> int:
     for name, split in summary["splits"].items():
         shape = "x".join(map(str, split["image_shape"]))
         print(
-            f"{name}: {split['n']} images of {shape} {split['dtype']}, mean pixel {split['mean_pixel']}"
+            f"{name}: {split['n']} images of {shape} {split['dtype']}, "
+            f"mean pixel {split['mean_pixel']}"
         )
         print("  per digit: " + "  ".join(f"{d}:{c}" for d, c in enumerate(split["counts"])))
     if "test" not in summary["splits"]:

@@ -11,16 +11,17 @@ import sys
 from collections.abc import Sequence
 
 from digitnet import __version__
-from digitnet.cli import data_cmd
+from digitnet.cli import data_cmd, presets_cmd, train_cmd
 from digitnet.errors import DigitnetError
 
-COMMANDS = [data_cmd]
+COMMANDS = [data_cmd, presets_cmd, train_cmd]
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="digitnet",
-        description="A neural network written from scratch in NumPy that learns handwritten digits.",
+        description="A neural network written from scratch in NumPy that learns "
+        "handwritten digits.",
         epilog="Run 'digitnet COMMAND --help' for the options of a command.",
     )
     parser.add_argument("--version", action="version", version=f"digitnet {__version__}")

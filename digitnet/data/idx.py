@@ -1,4 +1,4 @@
-"""Read and write IDX files, the format MNIST ships in (gzip-compressed or raw, detected by content).
+"""Read and write IDX files, the format MNIST ships in (raw or gzip, detected by content).
 
 An IDX file is: two zero bytes, a type code, the number of dimensions, then one big-endian
 uint32 per dimension, then the data in row-major order (big-endian for multi-byte types).

@@ -14,7 +14,7 @@ def to_inputs(images: np.ndarray, *, layout: str = "flat", dtype: type = np.floa
     for "image" (convolutional networks)."""
     scaled = images.astype(dtype) * dtype(1.0 / 255.0)
     if layout == "flat":
-        return scaled.reshape(len(images), -1)
+        return scaled.reshape(len(images), int(np.prod(images.shape[1:])))
     if layout == "image":
         return scaled.reshape(len(images), 1, *images.shape[1:])
     raise DataError(f"unknown input layout {layout!r}: expected 'flat' or 'image'")
@@ -30,7 +30,7 @@ def one_hot(labels: np.ndarray, n_classes: int = N_CLASSES, dtype: type = np.flo
 def take_first(
     images: np.ndarray, labels: np.ndarray, limit: int | None
 ) -> tuple[np.ndarray, np.ndarray]:
-    """The first `limit` examples (all when None): a reproducible subset, as in seed 002's 1000/350."""
+    """The first `limit` examples (all when None): a reproducible subset, like seed 002 uses."""
     if limit is None:
         return images, labels
     if limit < 1:

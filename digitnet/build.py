@@ -1,0 +1,36 @@
+"""Turn a ModelConfig into a network, with weights from a seeded random stream."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from digitnet.config import ModelConfig
+from digitnet.errors import ConfigError
+from digitnet.nn.model import Sequential, build_mlp
+
+N_INPUTS = 784
+N_CLASSES = 10
+
+
+def build_model(
+    config: ModelConfig, rng: np.random.Generator, *, dtype: type = np.float32
+) -> Sequential:
+    """The network `config` describes; the same rng state gives bit-identical weights."""
+    loss_kwargs = {"label_smoothing": config.label_smoothing} if config.label_smoothing else None
+    if config.kind == "mlp":
+        return build_mlp(
+            (N_INPUTS, *config.hidden, N_CLASSES),
+            activation=config.activation,
+            output=config.output,
+            init=config.init,
+            dropout=config.dropout,
+            rng=rng,
+            dtype=dtype,
+            loss_kwargs=loss_kwargs,
+        )
+    raise ConfigError(f"model kind {config.kind!r} is not available in this version")
+
+
+def input_layout(config: ModelConfig) -> str:
+    """How the network wants its inputs: "flat" (n, 784) vectors or "image" (n, 1, 28, 28)."""
+    return "image" if config.kind == "cnn" else "flat"

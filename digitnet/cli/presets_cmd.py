@@ -1,0 +1,60 @@
+"""`digitnet presets`: every named recipe, the seed it comes from and what that seed reported."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+from digitnet.config import to_dict
+from digitnet.presets import PRESETS
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "presets",
+        help="list the named networks (seed reproductions and modern ones)",
+        description="List every preset with its architecture, training setup, the seed "
+        "description it reproduces and the figure that seed reported.",
+    )
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+    parser.set_defaults(run=run)
+
+
+def _budget(preset) -> str:
+    train = preset.train
+    batch = "full batch" if train.batch_size == 0 else f"batch {train.batch_size}"
+    steps = f"{train.iterations} iterations" if train.iterations else f"{train.epochs} epochs"
+    data = (
+        f", first {train.train_limit} train / {train.test_limit} test" if train.train_limit else ""
+    )
+    return f"{train.optimizer} lr {train.learning_rate:g}, {batch}, {steps}{data}"
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.json:
+        listing = {
+            name: {
+                "summary": p.summary,
+                "architecture": p.architecture,
+                "seed": p.seed,
+                "reported": p.reported,
+                "targets": p.targets,
+                "model": to_dict(p.model),
+                "train": to_dict(p.train),
+            }
+            for name, p in PRESETS.items()
+        }
+        print(json.dumps(listing))
+        return 0
+    for name, preset in PRESETS.items():
+        origin = f"seed {preset.seed}" if preset.seed else "modern"
+        print(f"{name:10s} {origin:9s} {preset.architecture}")
+        print(f"{'':20s} {_budget(preset)}")
+        if preset.reported:
+            print(f"{'':20s} seed reports: {preset.reported}")
+        elif preset.targets:
+            target = ", ".join(
+                f"{k.replace('_', ' ')} >= {100 * v:.1f}%" for k, v in preset.targets.items()
+            )
+            print(f"{'':20s} target: {target}")
+    return 0

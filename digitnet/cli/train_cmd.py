@@ -1,0 +1,267 @@
+"""`digitnet train`: train a preset (with overrides) and write the model, history and cost curve."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import signal
+import sys
+from pathlib import Path
+
+from digitnet.checkpoint import load_checkpoint, save_checkpoint
+from digitnet.cli.options import add_data_options, dataset_from_args, positive_int
+from digitnet.cli.progress import ProgressPrinter
+from digitnet.config import ModelConfig, TrainConfig, replace
+from digitnet.errors import ConfigError, TrainingDiverged
+from digitnet.io import save_model
+from digitnet.pipeline import fit, model_metadata, prepare_data, random_streams
+from digitnet.presets import DEFAULT_PRESET, PRESETS, get_preset
+from digitnet.reports import write_training_artifacts
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "train",
+        help="train a network and save it",
+        description="Train a preset network (see `digitnet presets`), optionally changing its "
+        "settings, then save the model, its training history and a cost-curve plot.",
+    )
+    parser.add_argument(
+        "--preset",
+        default=DEFAULT_PRESET,
+        choices=list(PRESETS),
+        metavar="NAME",
+        help=f"starting recipe (default {DEFAULT_PRESET}): {', '.join(PRESETS)}",
+    )
+    net = parser.add_argument_group("network overrides")
+    net.add_argument(
+        "--hidden", type=_sizes, metavar="N,N,...", help="hidden layer sizes, e.g. 256,128"
+    )
+    net.add_argument("--activation", choices=["sigmoid", "tanh", "relu", "leaky_relu"])
+    net.add_argument(
+        "--output",
+        choices=["softmax", "sigmoid"],
+        help="softmax + cross-entropy, or sigmoid + quadratic cost",
+    )
+    net.add_argument(
+        "--loss",
+        choices=["cross_entropy", "mse"],
+        help="cross_entropy (softmax output) or mse (sigmoid output)",
+    )
+    net.add_argument(
+        "--init", help="weight initialiser (uniform, scaled_normal, xavier_normal, he_normal, ...)"
+    )
+    net.add_argument("--dropout", type=float, help="dropout rate after each hidden layer")
+    net.add_argument("--label-smoothing", type=float)
+    opt = parser.add_argument_group("training overrides")
+    opt.add_argument("--optimizer", choices=["sgd", "momentum", "nesterov", "adam", "adamw"])
+    opt.add_argument("--lr", type=float, dest="learning_rate", help="learning rate")
+    opt.add_argument("--momentum", type=float)
+    opt.add_argument("--weight-decay", type=float)
+    opt.add_argument("--batch-size", type=int, help="examples per step; 0 = the whole training set")
+    budget = opt.add_mutually_exclusive_group()
+    budget.add_argument("--epochs", type=positive_int)
+    budget.add_argument(
+        "--iterations", type=positive_int, help="optimiser steps (instead of epochs)"
+    )
+    opt.add_argument("--schedule", choices=["constant", "step", "exponential", "cosine"])
+    opt.add_argument("--warmup", type=int, dest="warmup_steps", help="linear warm-up steps")
+    opt.add_argument("--clip-norm", type=float, help="clip the gradient's global norm to this")
+    opt.add_argument("--validation", type=int, help="training images held out for validation")
+    opt.add_argument(
+        "--patience",
+        type=positive_int,
+        help="stop after N epochs without a better validation cost; keep the best weights",
+    )
+    opt.add_argument(
+        "--seed", type=int, help="seed for weights, shuffling and the validation split"
+    )
+    opt.add_argument("--train-limit", type=positive_int, help="train on the first N images only")
+    opt.add_argument("--test-limit", type=positive_int, help="test on the first N images only")
+    opt.add_argument("--log-every", type=positive_int, help="print the cost every N steps")
+    add_data_options(parser)
+    out = parser.add_argument_group("output")
+    out.add_argument(
+        "--out",
+        default="model.npz",
+        metavar="FILE",
+        help="model file to write (default model.npz); history and plot go beside it",
+    )
+    out.add_argument("--resume", metavar="CHECKPOINT", help="continue an interrupted training")
+    out.add_argument("--no-plot", action="store_true", help="do not draw the cost-curve PNG")
+    out.add_argument(
+        "--json", action="store_true", help="print the final results as one JSON object"
+    )
+    out.add_argument("--quiet", action="store_true", help="no progress output")
+    parser.set_defaults(run=run)
+
+
+def _sizes(text: str) -> tuple[int, ...]:
+    try:
+        sizes = tuple(int(part) for part in text.split(",") if part.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected sizes like 256,128, got {text!r}") from None
+    if any(size < 1 for size in sizes):
+        raise argparse.ArgumentTypeError(f"layer sizes must be >= 1, got {text!r}")
+    return sizes
+
+
+def configs_from_args(args: argparse.Namespace) -> tuple[str, ModelConfig, TrainConfig]:
+    """The preset's settings with the command line's overrides applied."""
+    preset = get_preset(args.preset)
+    output = args.output
+    if args.loss is not None:
+        implied = "softmax" if args.loss == "cross_entropy" else "sigmoid"
+        if output is not None and output != implied:
+            raise ConfigError(f"--loss {args.loss} needs --output {implied}")
+        output = implied
+    model = replace(
+        preset.model,
+        hidden=args.hidden,
+        activation=args.activation,
+        output=output,
+        init=args.init,
+        dropout=args.dropout,
+        label_smoothing=args.label_smoothing,
+    )
+    iterations = args.iterations
+    epochs = args.epochs
+    train = replace(
+        preset.train,
+        optimizer=args.optimizer,
+        learning_rate=args.learning_rate,
+        momentum=args.momentum,
+        weight_decay=args.weight_decay,
+        batch_size=args.batch_size,
+        epochs=epochs,
+        schedule=args.schedule,
+        warmup_steps=args.warmup_steps,
+        clip_norm=args.clip_norm,
+        validation=args.validation,
+        patience=args.patience,
+        seed=args.seed,
+        train_limit=args.train_limit,
+        test_limit=args.test_limit,
+        log_every=args.log_every,
+    )
+    if iterations is not None or epochs is not None:  # an explicit budget replaces the preset's
+        train = replace(train, iterations=iterations) if iterations else _without_iterations(train)
+    return preset.name, model, train
+
+
+def _without_iterations(train: TrainConfig) -> TrainConfig:
+    import dataclasses
+
+    return dataclasses.replace(train, iterations=None)
+
+
+class StopFlag:
+    """Ctrl-C (SIGINT) or SIGTERM asks training to stop at the next step; a second one aborts."""
+
+    def __init__(self) -> None:
+        self.requested = False
+
+    def __call__(self) -> bool:
+        return self.requested
+
+    def install(self) -> None:
+        def handler(signum: int, frame: object) -> None:
+            if self.requested:
+                raise KeyboardInterrupt
+            self.requested = True
+            print(
+                "\ndigitnet: stopping after this step (Ctrl-C again to abort)...", file=sys.stderr
+            )
+
+        signal.signal(signal.SIGINT, handler)
+        signal.signal(signal.SIGTERM, handler)
+
+
+def run(args: argparse.Namespace) -> int:
+    out = Path(args.out)
+    if not out.parent.exists():
+        raise ConfigError(f"--out {out}: the folder {out.parent} does not exist")
+    model = state = optimizer_state = rng_states = None
+    if args.resume:
+        checkpoint = load_checkpoint(args.resume)
+        preset_name = checkpoint.meta.get("preset")
+        model_config, train_config = checkpoint.model_config, checkpoint.train_config
+        model, state = checkpoint.model, checkpoint.state
+        optimizer_state, rng_states = checkpoint.optimizer_state, checkpoint.rng_states
+        data_options = checkpoint.meta.get("data_options", {})
+        for key, value in data_options.items():
+            setattr(args, key, value)
+    else:
+        preset_name, model_config, train_config = configs_from_args(args)
+        data_options = {k: getattr(args, k) for k in ("data_dir", "train_csv", "test_csv")}
+    dataset = dataset_from_args(args)
+    data = prepare_data(
+        dataset, model_config, train_config, random_streams(train_config.seed)["split"]
+    )
+    stop = StopFlag()
+    stop.install()
+    steps_per_epoch = -(-len(data.x_train) // (train_config.batch_size or len(data.x_train)))
+    total = train_config.iterations or train_config.epochs * steps_per_epoch
+    progress = ProgressPrinter(
+        total,
+        steps_per_epoch=steps_per_epoch,
+        log_every=train_config.log_every,
+        quiet=args.quiet,
+    )
+    if not args.quiet:
+        print(
+            f"training {preset_name}: {len(data.x_train)} images "
+            f"({len(data.x_val)} held out for validation), {total} steps",
+            file=sys.stderr,
+        )
+    try:
+        fitted = fit(
+            model_config,
+            train_config,
+            data,
+            model=model,
+            state=state,
+            optimizer_state=optimizer_state,
+            rng_states=rng_states,
+            on_event=progress,
+            should_stop=stop,
+        )
+    finally:
+        progress.close()
+    result = fitted.result
+    meta = model_metadata(
+        model_config, train_config, preset=preset_name, source=data.source, results=fitted.results
+    )
+    meta["data_options"] = data_options
+    if result.stop_reason == "interrupted":
+        checkpoint_path = out.with_name(out.stem + ".ckpt.npz")
+        save_checkpoint(checkpoint_path, fitted.trainer, result.state, meta)
+        print(
+            f"digitnet: interrupted at step {result.state.step}; checkpoint saved to "
+            f"{checkpoint_path}\ncontinue with: digitnet train --resume {checkpoint_path}"
+            + (f" --out {out}" if str(out) != "model.npz" else ""),
+            file=sys.stderr,
+        )
+        return 130
+    save_model(out, fitted.model, meta)
+    written = [out, *write_training_artifacts(out, result.history, plot=not args.no_plot)]
+    if result.stop_reason == "diverged":
+        raise TrainingDiverged(f"{result.message}; saved them to {out}")
+    _print_results(fitted.results, written, result.stop_reason, args.json)
+    return 0
+
+
+def _print_results(results: dict, written: list[Path], stop_reason: str, as_json: bool) -> None:
+    if as_json:
+        print(json.dumps({**results, "files": [str(p) for p in written]}))
+        return
+    if stop_reason == "early_stopped":
+        print("stopped early: the validation cost stopped improving; kept the best weights")
+    for split in ("train", "val", "test"):
+        if f"{split}_accuracy" in results:
+            print(
+                f"{split} accuracy {100 * results[f'{split}_accuracy']:.2f}%  "
+                f"cost {results[f'{split}_loss']:.4f}  ({results[f'n_{split}']} images)"
+            )
+    print(f"training time {results['train_seconds']:.1f}s")
+    print("wrote " + ", ".join(str(p) for p in written))

@@ -1,0 +1,137 @@
+"""Settings as frozen dataclasses: the CLI fills them, the trainer reads them, files record them."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+
+from digitnet.errors import ConfigError
+
+ACTIVATIONS = ("sigmoid", "tanh", "relu", "leaky_relu")
+OUTPUTS = ("softmax", "sigmoid")
+OPTIMIZERS = ("sgd", "momentum", "nesterov", "adam", "adamw")
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """What network to build.
+
+    kind "mlp": Dense layers of `hidden` sizes with `activation`, then 10 outputs. output
+    "softmax" trains with cross-entropy on the logits; "sigmoid" ends in a sigmoid layer and
+    trains with the quadratic cost (seed 000). kind "cnn": see digitnet.build.
+    """
+
+    kind: str = "mlp"
+    hidden: tuple[int, ...] = (256,)
+    activation: str = "relu"
+    output: str = "softmax"
+    init: str = "he_normal"
+    dropout: float = 0.0
+    label_smoothing: float = 0.0
+    conv_channels: tuple[int, ...] = ()  # kind "cnn" only: channels of each conv block
+
+    def __post_init__(self) -> None:
+        if self.kind not in ("mlp", "cnn"):
+            raise ConfigError(f"unknown model kind {self.kind!r}: expected 'mlp' or 'cnn'")
+        if any(size < 1 for size in self.hidden):
+            raise ConfigError(f"hidden layer sizes must be >= 1, got {self.hidden}")
+        if self.activation not in ACTIVATIONS:
+            raise ConfigError(
+                f"unknown activation {self.activation!r}: one of {', '.join(ACTIVATIONS)}"
+            )
+        if self.output not in OUTPUTS:
+            raise ConfigError(f"unknown output {self.output!r}: one of {', '.join(OUTPUTS)}")
+        if not 0.0 <= self.dropout < 1.0:
+            raise ConfigError(f"dropout must be in [0, 1), got {self.dropout}")
+        if not 0.0 <= self.label_smoothing < 1.0:
+            raise ConfigError(f"label smoothing must be in [0, 1), got {self.label_smoothing}")
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """How to train. batch_size 0 means the whole training set (full-batch gradient descent).
+
+    The budget is `iterations` optimiser steps when given, else `epochs` passes over the data.
+    """
+
+    optimizer: str = "adam"
+    learning_rate: float = 1e-3
+    momentum: float = 0.9
+    weight_decay: float = 0.0
+    batch_size: int = 128
+    epochs: int = 10
+    iterations: int | None = None
+    schedule: str = "constant"
+    warmup_steps: int = 0
+    clip_norm: float | None = None
+    validation: int = 5000
+    patience: int | None = None
+    seed: int = 0
+    train_limit: int | None = None
+    test_limit: int | None = None
+    log_every: int = 100
+    augment: bool = False
+
+    def __post_init__(self) -> None:
+        if self.optimizer not in OPTIMIZERS:
+            raise ConfigError(
+                f"unknown optimizer {self.optimizer!r}: one of {', '.join(OPTIMIZERS)}"
+            )
+        checks = [
+            (self.learning_rate > 0, f"learning rate must be > 0, got {self.learning_rate}"),
+            (0 <= self.momentum < 1, f"momentum must be in [0, 1), got {self.momentum}"),
+            (self.weight_decay >= 0, f"weight decay must be >= 0, got {self.weight_decay}"),
+            (
+                self.batch_size >= 0,
+                f"batch size must be >= 1 (or 0 for full batch), got {self.batch_size}",
+            ),
+            (self.epochs >= 1, f"epochs must be >= 1, got {self.epochs}"),
+            (
+                self.iterations is None or self.iterations >= 1,
+                f"iterations must be >= 1, got {self.iterations}",
+            ),
+            (self.warmup_steps >= 0, f"warm-up steps must be >= 0, got {self.warmup_steps}"),
+            (
+                self.clip_norm is None or self.clip_norm > 0,
+                f"clip norm must be > 0, got {self.clip_norm}",
+            ),
+            (self.validation >= 0, f"validation size must be >= 0, got {self.validation}"),
+            (
+                self.patience is None or self.patience >= 1,
+                f"patience must be >= 1, got {self.patience}",
+            ),
+            (self.log_every >= 1, f"log every must be >= 1, got {self.log_every}"),
+        ]
+        for ok, message in checks:
+            if not ok:
+                raise ConfigError(message)
+
+
+def replace(config: ModelConfig | TrainConfig, **changes: object) -> ModelConfig | TrainConfig:
+    """A copy with some fields changed; None values mean "not given" and are ignored."""
+    given = {k: v for k, v in changes.items() if v is not None}
+    names = {f.name for f in dataclasses.fields(config)}
+    unknown = set(given) - names
+    if unknown:
+        raise ConfigError(f"unknown setting(s): {', '.join(sorted(unknown))}")
+    return dataclasses.replace(config, **given)
+
+
+def to_dict(config: ModelConfig | TrainConfig) -> dict:
+    """JSON-able fields (tuples become lists)."""
+    return {
+        k: list(v) if isinstance(v, tuple) else v for k, v in dataclasses.asdict(config).items()
+    }
+
+
+def from_dict(cls: type, values: dict) -> ModelConfig | TrainConfig:
+    """Rebuild a config from to_dict's output, ignoring unknown keys from newer versions."""
+    names = {f.name: f for f in dataclasses.fields(cls)}
+    kwargs = {}
+    for key, value in values.items():
+        if key in names:
+            kwargs[key] = tuple(value) if isinstance(value, list) else value
+    try:
+        return cls(**kwargs)
+    except TypeError as err:
+        raise ConfigError(f"bad settings: {err}") from None

@@ -1,0 +1,149 @@
+"""Model files: one .npz holding the weights under stable names plus a JSON header.
+
+Layout (documented in docs/model-format.md):
+    meta            0-d unicode array: JSON with format, format_version, architecture, settings,
+                    dataset, results, digitnet version
+    param/<name>    the weights, e.g. param/0.W (784, 256) float32, param/0.b (256,)
+    optim/<key>     optimiser state (checkpoints only)
+    extra/<key>     other arrays a checkpoint needs (best weights so far, ...)
+
+Files are read with allow_pickle=False only, so loading a model can never run code, and every
+array is checked (name, dtype, shape, finite) before a model is built. Saving is atomic.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from digitnet import __version__
+from digitnet.atomic import write_atomically
+from digitnet.errors import ConfigError, ModelFileError
+from digitnet.nn.model import Sequential
+
+FORMAT_NAME = "digitnet-model"
+FORMAT_VERSION = 1
+GROUPS = ("param/", "optim/", "extra/")
+
+
+@dataclass
+class ModelFile:
+    """What a model file holds: the model, its JSON header and any checkpoint arrays."""
+
+    model: Sequential
+    meta: dict
+    optim: dict[str, np.ndarray] = field(default_factory=dict)
+    extra: dict[str, np.ndarray] = field(default_factory=dict)
+
+
+def save_model(
+    path: str | os.PathLike[str],
+    model: Sequential,
+    meta: dict | None = None,
+    *,
+    optim: dict[str, np.ndarray] | None = None,
+    extra: dict[str, np.ndarray] | None = None,
+) -> Path:
+    """Write the model (and optional checkpoint arrays) atomically; returns the path.
+
+    Raises ModelFileError when the folder does not exist or is not writable.
+    """
+    header = {
+        **(meta or {}),
+        "format": FORMAT_NAME,
+        "format_version": FORMAT_VERSION,
+        "digitnet_version": __version__,
+        "architecture": model.spec(),
+    }
+    arrays: dict[str, np.ndarray] = {"meta": np.array(json.dumps(header))}
+    arrays.update({f"param/{k}": v for k, v in model.get_weights().items()})
+    arrays.update({f"optim/{k}": np.asarray(v) for k, v in (optim or {}).items()})
+    arrays.update({f"extra/{k}": np.asarray(v) for k, v in (extra or {}).items()})
+    path = Path(path)
+    try:
+        return write_atomically(path, lambda handle: np.savez(handle, **arrays))
+    except OSError as err:
+        raise ModelFileError(f"cannot write {path}: {err.strerror or err}") from None
+
+
+def load_model(path: str | os.PathLike[str], *, dtype: type = np.float32) -> ModelFile:
+    """Read and validate a model file; raises ModelFileError saying what is wrong."""
+    path = Path(path)
+    arrays, meta = _read_arrays(path)
+    _check_header(meta, path)
+    try:
+        model = Sequential.from_spec(
+            meta["architecture"], rng=np.random.default_rng(0), dtype=dtype
+        )
+    except (ConfigError, KeyError, TypeError, ValueError) as err:
+        raise ModelFileError(f"{path}: the architecture cannot be built ({err})") from None
+    params = {k.removeprefix("param/"): v for k, v in arrays.items() if k.startswith("param/")}
+    for name, value in params.items():
+        if not np.issubdtype(value.dtype, np.floating):
+            raise ModelFileError(f"{path}: weight {name} has dtype {value.dtype}, expected floats")
+        if not np.all(np.isfinite(value)):
+            raise ModelFileError(f"{path}: weight {name} holds NaN or infinite values")
+    try:
+        model.set_weights(params)
+    except ModelFileError as err:
+        raise ModelFileError(f"{path}: {err}") from None
+    optim = {k.removeprefix("optim/"): v for k, v in arrays.items() if k.startswith("optim/")}
+    extra = {k.removeprefix("extra/"): v for k, v in arrays.items() if k.startswith("extra/")}
+    return ModelFile(model, meta, optim, extra)
+
+
+def _read_arrays(path: Path) -> tuple[dict[str, np.ndarray], dict]:
+    """Every array, read eagerly: npz is lazy and refuses a pickle only when its key is read."""
+    if not path.exists():
+        raise ModelFileError(f"{path}: no such model file")
+    if path.is_dir():
+        raise ModelFileError(f"{path}: is a folder, expected a .npz model file")
+    try:
+        with np.load(path, allow_pickle=False) as archive:
+            if not isinstance(archive, np.lib.npyio.NpzFile):
+                raise ModelFileError(f"{path}: a single .npy array, not a digitnet model (.npz)")
+            arrays = {key: archive[key] for key in archive.files}
+    except ModelFileError:
+        raise
+    except ValueError as err:
+        if "pickle" in str(err).lower() or "object" in str(err).lower():
+            raise ModelFileError(
+                f"{path}: holds pickled objects, refused (it could run code)"
+            ) from None
+        raise ModelFileError(f"{path}: not a digitnet model file ({err})") from None
+    except (OSError, EOFError, zipfile.BadZipFile, KeyError) as err:
+        raise ModelFileError(f"{path}: corrupted or truncated model file ({err})") from None
+    if "meta" not in arrays:
+        raise ModelFileError(f"{path}: not a digitnet model file (no 'meta' header)")
+    unknown = [k for k in arrays if k != "meta" and not k.startswith(GROUPS)]
+    if unknown:
+        raise ModelFileError(f"{path}: unexpected array {unknown[0]!r}")
+    try:
+        meta = json.loads(arrays.pop("meta").item())
+    except (ValueError, TypeError) as err:
+        raise ModelFileError(f"{path}: the JSON header is unreadable ({err})") from None
+    if not isinstance(meta, dict):
+        raise ModelFileError(f"{path}: the JSON header is not an object")
+    return arrays, meta
+
+
+def _check_header(meta: dict, path: Path) -> None:
+    if meta.get("format") != FORMAT_NAME:
+        raise ModelFileError(f"{path}: not a digitnet model file (format {meta.get('format')!r})")
+    version = meta.get("format_version")
+    if not isinstance(version, int):
+        raise ModelFileError(f"{path}: the header has no format version")
+    if version > FORMAT_VERSION:
+        raise ModelFileError(
+            f"{path}: model format version {version} is newer than this digitnet "
+            f"{__version__} reads (version {FORMAT_VERSION}); upgrade digitnet"
+        )
+    if version < 1:
+        raise ModelFileError(f"{path}: unknown model format version {version}")
+    if "architecture" not in meta:
+        raise ModelFileError(f"{path}: the header has no architecture")

@@ -1,0 +1,160 @@
+"""Named recipes: every seed network under the seed's own setup, and the modern presets.
+
+A seed preset keeps the seed's architecture, data budget and iteration budget; its
+`reported` field quotes what the seed says it reached, and `targets` are those figures as
+numbers, so `digitnet reproduce` and benchmarks/ can check that digitnet matches or beats them.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+
+from digitnet.config import ModelConfig, TrainConfig
+from digitnet.errors import ConfigError
+
+
+@dataclass(frozen=True)
+class Preset:
+    name: str
+    summary: str
+    model: ModelConfig
+    train: TrainConfig
+    seed: str | None = None  # which seed description it reproduces ("000" ... "004")
+    reported: str = ""  # the seed's own figure, in its words
+    targets: dict[str, float] = field(default_factory=dict)  # e.g. {"test_accuracy": 0.91}
+
+    @property
+    def architecture(self) -> str:
+        """e.g. "784-16-16-10 sigmoid" """
+        sizes = "-".join(str(s) for s in (784, *self.model.hidden, 10))
+        if self.model.kind == "cnn":
+            return f"conv {'-'.join(map(str, self.model.conv_channels))}, dense {sizes}"
+        return f"{sizes} {self.model.activation}"
+
+
+_FULL_BATCH_GD = dict(optimizer="sgd", batch_size=0, validation=0, log_every=50)
+
+PRESETS: dict[str, Preset] = {
+    p.name: p
+    for p in [
+        Preset(
+            "seed000",
+            "784-16-16-10, sigmoid everywhere, quadratic cost, per-sample gradient descent",
+            ModelConfig(hidden=(16, 16), activation="sigmoid", output="sigmoid", init="uniform"),
+            TrainConfig(
+                optimizer="sgd",
+                learning_rate=0.9,
+                batch_size=1,
+                iterations=59_999,
+                validation=0,
+                log_every=1000,
+            ),
+            seed="000",
+            reported="no accuracy reported (prints the cost every 1000 iterations)",
+        ),
+        Preset(
+            "seed001",
+            "784-10-10, ReLU hidden, softmax output, full-batch gradient descent",
+            ModelConfig(hidden=(10,), activation="relu", init="uniform"),
+            TrainConfig(**_FULL_BATCH_GD, learning_rate=0.10, iterations=500),
+            seed="001",
+            reported="no accuracy reported (same network as seed 003)",
+        ),
+        Preset(
+            "seed002",
+            "784-1000-10, tanh hidden, softmax output, 1000 training and 350 test images",
+            ModelConfig(hidden=(1000,), activation="tanh", init="scaled_normal"),
+            TrainConfig(
+                **_FULL_BATCH_GD,
+                learning_rate=0.10,
+                iterations=500,
+                train_limit=1000,
+                test_limit=350,
+            ),
+            seed="002",
+            reported="95.3% train, 84.57% test",
+            targets={"train_accuracy": 0.953, "test_accuracy": 0.8457},
+        ),
+        Preset(
+            "seed003",
+            "784-10-10, ReLU hidden, softmax output, full-batch gradient descent, lr 0.10",
+            ModelConfig(hidden=(10,), activation="relu", init="uniform"),
+            TrainConfig(**_FULL_BATCH_GD, learning_rate=0.10, iterations=500),
+            seed="003",
+            reported="83% training accuracy after 500 iterations",
+            targets={"train_accuracy": 0.83},
+        ),
+        Preset(
+            "seed004",
+            "784-25-15-10, ReLU hidden, softmax output, 1500 epochs of full-batch descent",
+            ModelConfig(hidden=(25, 15), activation="relu", init="he_normal"),
+            TrainConfig(**_FULL_BATCH_GD, learning_rate=0.5, epochs=1500),
+            seed="004",
+            reported="91% test accuracy after 1500 epochs",
+            targets={"test_accuracy": 0.91},
+        ),
+        Preset(
+            "mlp",
+            "the default: 784-512-256-10 ReLU, Adam with cosine decay, about a minute",
+            ModelConfig(hidden=(512, 256), activation="relu"),
+            TrainConfig(
+                optimizer="adam",
+                learning_rate=2e-3,
+                batch_size=128,
+                epochs=10,
+                schedule="cosine",
+                warmup_steps=200,
+            ),
+            targets={"test_accuracy": 0.983},
+        ),
+        Preset(
+            "mlp-large",
+            "784-1024-1024-10 ReLU with dropout, AdamW, label smoothing, cosine decay",
+            ModelConfig(hidden=(1024, 1024), activation="relu", dropout=0.3, label_smoothing=0.1),
+            TrainConfig(
+                optimizer="adamw",
+                learning_rate=1e-3,
+                weight_decay=0.02,
+                batch_size=128,
+                epochs=40,
+                schedule="cosine",
+                warmup_steps=500,
+            ),
+            targets={"test_accuracy": 0.987},
+        ),
+    ]
+}
+
+DEFAULT_PRESET = "mlp"
+
+
+def get_preset(name: str) -> Preset:
+    """The preset called `name`; ConfigError listing the choices otherwise."""
+    try:
+        return PRESETS[name]
+    except KeyError:
+        raise ConfigError(f"unknown preset {name!r}: choose one of {', '.join(PRESETS)}") from None
+
+
+def best_recipe(preset: Preset) -> Preset:
+    """The same layer sizes and hidden activation trained our best way: softmax cross-entropy,
+    a fitting initialiser, Adam with warm-up and cosine decay, minibatches. Data limits stay."""
+    model = dataclasses.replace(
+        preset.model,
+        output="softmax",
+        init="he_normal" if preset.model.activation in ("relu", "leaky_relu") else "xavier_normal",
+    )
+    small_data = preset.train.train_limit is not None and preset.train.train_limit <= 5000
+    train = TrainConfig(
+        optimizer="adam",
+        learning_rate=2e-3,
+        batch_size=64 if small_data else 128,
+        epochs=100 if small_data else 20,
+        schedule="cosine",
+        warmup_steps=100,
+        validation=0,
+        train_limit=preset.train.train_limit,
+        test_limit=preset.train.test_limit,
+    )
+    return dataclasses.replace(preset, name=f"{preset.name}+best", model=model, train=train)

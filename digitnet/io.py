@@ -104,10 +104,12 @@ def _read_arrays(path: Path) -> tuple[dict[str, np.ndarray], dict]:
     if path.is_dir():
         raise ModelFileError(f"{path}: is a folder, expected a .npz model file")
     try:
-        with np.load(path, allow_pickle=False) as archive:
-            if not isinstance(archive, np.lib.npyio.NpzFile):
+        with open(path, "rb") as handle:  # our handle: np.load leaks its own on a bad zip
+            loaded = np.load(handle, allow_pickle=False)
+            if not isinstance(loaded, np.lib.npyio.NpzFile):
                 raise ModelFileError(f"{path}: a single .npy array, not a digitnet model (.npz)")
-            arrays = {key: archive[key] for key in archive.files}
+            with loaded as archive:
+                arrays = {key: archive[key] for key in archive.files}
     except ModelFileError:
         raise
     except ValueError as err:
@@ -118,6 +120,9 @@ def _read_arrays(path: Path) -> tuple[dict[str, np.ndarray], dict]:
         raise ModelFileError(f"{path}: not a digitnet model file ({err})") from None
     except (OSError, EOFError, zipfile.BadZipFile, KeyError) as err:
         raise ModelFileError(f"{path}: corrupted or truncated model file ({err})") from None
+    not_arrays = [key for key, value in arrays.items() if not isinstance(value, np.ndarray)]
+    if not_arrays:
+        raise ModelFileError(f"{path}: member {not_arrays[0]!r} is not a NumPy array")
     if "meta" not in arrays:
         raise ModelFileError(f"{path}: not a digitnet model file (no 'meta' header)")
     unknown = [k for k in arrays if k != "meta" and not k.startswith(GROUPS)]

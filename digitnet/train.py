@@ -100,7 +100,8 @@ class Trainer:
             self.config.schedule,
             self.config.learning_rate,
             self.total_steps,
-            warmup_steps=self.config.warmup_steps,
+            # a short run (a preset cut down by --epochs) keeps a proportionate warm-up
+            warmup_steps=min(self.config.warmup_steps, self.total_steps // 5),
         )
         self.optimizer = optimizer_from_name(
             self.config.optimizer,
@@ -144,9 +145,10 @@ class Trainer:
                     return TrainResult(state.history, state, "interrupted")
                 x_batch, y_batch = self._batch(order, positions)
                 self.optimizer.learning_rate = self.schedule(state.step)
-                loss = self.model.train_step(
-                    x_batch, y_batch, self.optimizer, clip_norm=self.config.clip_norm
-                )
+                with np.errstate(over="ignore", invalid="ignore"):  # divergence is checked below
+                    loss = self.model.train_step(
+                        x_batch, y_batch, self.optimizer, clip_norm=self.config.clip_norm
+                    )
                 if not math.isfinite(loss):
                     self.model.set_weights(good_weights)
                     message = (

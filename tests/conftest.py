@@ -37,11 +37,11 @@ def mnist():
 
 
 def assert_one_line_error(result: subprocess.CompletedProcess, *fragments: str) -> None:
-    """A failed command printed exactly one `digitnet: error:` line naming the problem."""
+    """A failed command ended with exactly one `digitnet: error:` line naming the problem."""
     assert result.returncode != 0, result.stdout
     lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1, result.stderr
-    assert lines[0].startswith("digitnet: error:"), lines[0]
+    errors = [line for line in lines if line.startswith("digitnet: error:")]
+    assert len(errors) == 1 and lines[-1] == errors[0], result.stderr  # progress may come before
     assert "Traceback" not in result.stderr
     for fragment in fragments:
-        assert fragment in lines[0], lines[0]
+        assert fragment in errors[0], errors[0]

@@ -1,0 +1,184 @@
+"""`digitnet train` end to end in subprocesses: files written, Ctrl-C and --resume, divergence,
+and bad options."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+from conftest import REPO, assert_one_line_error, run_cli
+
+SMALL = [
+    "--train-limit",
+    "2000",
+    "--test-limit",
+    "500",
+    "--validation",
+    "200",
+    "--hidden",
+    "32",
+    "--batch-size",
+    "32",
+]
+
+
+def test_train_writes_model_history_and_prints_accuracy(tmp_path):
+    out = tmp_path / "small.npz"
+    result = run_cli("train", *SMALL, "--epochs", "2", "--out", str(out), "--json")
+    assert result.returncode == 0, result.stderr
+    summary = json.loads(result.stdout)
+    assert summary["test_accuracy"] > 0.8 and summary["n_test"] == 500
+    assert out.exists()
+    history = json.loads((tmp_path / "small.history.json").read_text())
+    assert len(history["epochs"]) == 2 and len(history["step_losses"]) == 2 * 57
+    csv_lines = (tmp_path / "small.history.csv").read_text().splitlines()
+    assert csv_lines[0].startswith("epoch,step,train_loss") and len(csv_lines) == 3
+    assert (tmp_path / "small.cost.png").stat().st_size > 1000
+    assert "epoch 2" in result.stderr  # progress goes to stderr, data to stdout
+
+
+def test_cost_is_printed_every_log_every_steps(tmp_path):
+    result = run_cli(
+        "train",
+        "--preset",
+        "seed000",
+        "--iterations",
+        "3000",
+        "--train-limit",
+        "3000",
+        "--test-limit",
+        "100",
+        "--out",
+        str(tmp_path / "s0.npz"),
+        "--no-plot",
+    )
+    assert result.returncode == 0, result.stderr
+    lines = [line for line in result.stderr.splitlines() if line.startswith("step ")]
+    assert [line.split()[1] for line in lines] == ["1000/3000", "2000/3000", "3000/3000"]
+    assert "test accuracy" in result.stdout
+
+
+def _train_process(tmp_path, *extra):
+    return subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "digitnet",
+            "train",
+            *SMALL,
+            "--hidden",
+            "128",
+            "--epochs",
+            "6",
+            "--batch-size",
+            "16",
+            "--dropout",
+            "0.1",
+            "--log-every",
+            "20",
+            "--no-plot",
+            *extra,
+        ],
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        stdin=subprocess.DEVNULL,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+    )
+
+
+@pytest.mark.slow
+def test_ctrl_c_saves_a_checkpoint_and_resume_finishes_bit_for_bit(tmp_path):
+    reference = run_cli(
+        "train",
+        *SMALL,
+        "--hidden",
+        "128",
+        "--epochs",
+        "6",
+        "--batch-size",
+        "16",
+        "--dropout",
+        "0.1",
+        "--no-plot",
+        "--out",
+        str(tmp_path / "ref.npz"),
+    )
+    assert reference.returncode == 0, reference.stderr
+
+    process = _train_process(tmp_path, "--out", "run.npz")
+    for line in process.stderr:  # wait until training is under way
+        if line.startswith("step 40/"):
+            break
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=60)
+    assert process.returncode == 130, stderr
+    checkpoint = tmp_path / "run.ckpt.npz"
+    assert checkpoint.exists()
+    assert "digitnet train --resume run.ckpt.npz --out run.npz" in stderr
+    assert not (tmp_path / "run.npz").exists()
+
+    resumed = run_cli(
+        "train", "--resume", "run.ckpt.npz", "--out", "run.npz", "--no-plot", cwd=tmp_path
+    )
+    assert resumed.returncode == 0, resumed.stderr
+    with np.load(tmp_path / "ref.npz") as ref, np.load(tmp_path / "run.npz") as run:
+        params = [k for k in ref.files if k.startswith("param/")]
+        for key in params:
+            np.testing.assert_array_equal(ref[key], run[key])
+
+
+def test_diverging_training_stops_with_one_line_and_keeps_good_weights(tmp_path):
+    out = tmp_path / "div.npz"
+    result = run_cli(
+        "train",
+        *SMALL,
+        "--activation",
+        "leaky_relu",
+        "--optimizer",
+        "sgd",
+        "--lr",
+        "100",
+        "--epochs",
+        "2",
+        "--out",
+        str(out),
+        "--no-plot",
+    )
+    assert_one_line_error(result, "diverged", "lower learning rate")
+    with np.load(out) as model:
+        assert all(np.isfinite(model[k]).all() for k in model.files if k.startswith("param/"))
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--lr", "-1"], "learning rate must be > 0"),
+        (["--dropout", "1.5"], "dropout must be in [0, 1)"),
+        (["--validation", "5000", "--train-limit", "100"], "leaves nothing to train on"),
+        (["--out", "/nonexistent/dir/m.npz"], "does not exist"),
+        (["--loss", "mse", "--output", "softmax"], "--loss mse needs --output sigmoid"),
+        (["--data-dir", "/nonexistent"], "no such folder"),
+    ],
+)
+def test_bad_settings_give_one_line(args, message):
+    assert_one_line_error(run_cli("train", *args), message)
+
+
+def test_resume_from_a_finished_model_is_refused(tmp_path):
+    out = tmp_path / "m.npz"
+    assert run_cli("train", *SMALL, "--epochs", "1", "--out", str(out), "--no-plot").returncode == 0
+    assert_one_line_error(run_cli("train", "--resume", str(out)), "not a checkpoint")
+
+
+@pytest.mark.parametrize("args", [["--preset", "nope"], ["--hidden", "12,x"], ["--epochs", "0"]])
+def test_usage_errors_exit_2(args):
+    result = run_cli("train", *args)
+    assert result.returncode == 2 and "usage:" in result.stderr

@@ -1,0 +1,168 @@
+"""Model files: round trips, atomic saves, and every kind of bad file refused with a clear error."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import pickle
+import zipfile
+
+import numpy as np
+import pytest
+
+from digitnet.errors import ModelFileError
+from digitnet.io import FORMAT_VERSION, load_model, save_model
+from digitnet.nn.model import build_mlp
+
+
+@pytest.fixture
+def model():
+    return build_mlp((784, 32, 10), activation="tanh", rng=np.random.default_rng(0))
+
+
+@pytest.fixture
+def saved(tmp_path, model):
+    return save_model(tmp_path / "m.npz", model, {"results": {"test_accuracy": 0.5}})
+
+
+def test_round_trip_gives_identical_predictions(saved, model):
+    x = np.random.default_rng(1).random((20, 784), dtype=np.float32)
+    loaded = load_model(saved)
+    np.testing.assert_array_equal(loaded.model.predict_proba(x), model.predict_proba(x))
+    assert loaded.meta["results"] == {"test_accuracy": 0.5}
+    assert loaded.meta["format_version"] == FORMAT_VERSION
+    assert repr(loaded.model) == repr(model)
+
+
+def test_file_uses_documented_names_and_no_pickle(saved):
+    with np.load(saved, allow_pickle=False) as archive:
+        assert sorted(archive.files) == ["meta", "param/0.W", "param/0.b", "param/2.W", "param/2.b"]
+        assert archive["param/0.W"].shape == (784, 32)
+        assert json.loads(archive["meta"].item())["format"] == "digitnet-model"
+
+
+def test_save_is_atomic_and_leaves_no_temporary_file(tmp_path, model, saved):
+    before = saved.read_bytes()
+
+    class Boom(Exception):
+        pass
+
+    def exploding_savez(*args, **kwargs):
+        raise Boom
+
+    original = np.savez
+    np.savez = exploding_savez
+    try:
+        with pytest.raises(Boom):
+            save_model(saved, model)
+    finally:
+        np.savez = original
+    assert saved.read_bytes() == before
+    assert os.listdir(tmp_path) == ["m.npz"]
+
+
+def test_unwritable_folder(tmp_path, model):
+    with pytest.raises(ModelFileError, match="cannot write"):
+        save_model(tmp_path / "missing" / "m.npz", model)
+
+
+def _rewrite(path, change):
+    with np.load(path, allow_pickle=False) as archive:
+        arrays = {k: archive[k] for k in archive.files}
+    change(arrays)
+    buffer = io.BytesIO()
+    np.savez(buffer, **arrays)
+    path.write_bytes(buffer.getvalue())
+
+
+def _set_meta(**changes):
+    def change(arrays):
+        meta = json.loads(arrays["meta"].item())
+        meta.update(changes)
+        arrays["meta"] = np.array(json.dumps(meta))
+
+    return change
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (lambda a: a.pop("param/2.b"), "missing"),
+        (lambda a: a.__setitem__("param/0.W", np.zeros((784, 31), np.float32)), "shape"),
+        (lambda a: a.__setitem__("param/0.b", np.full(32, np.nan, np.float32)), "NaN"),
+        (lambda a: a.__setitem__("param/0.b", np.zeros(32, np.int64)), "dtype"),
+        (lambda a: a.__setitem__("param/9.W", np.zeros(3, np.float32)), "unexpected"),
+        (lambda a: a.__setitem__("surprise", np.zeros(3)), "unexpected array"),
+        (lambda a: a.pop("meta"), "no 'meta' header"),
+        (lambda a: a.__setitem__("meta", np.array("{not json")), "unreadable"),
+        (_set_meta(format_version=FORMAT_VERSION + 1), "newer than this digitnet"),
+        (_set_meta(format="something-else"), "not a digitnet model"),
+        (
+            _set_meta(architecture={"layers": [{"type": "Warp"}], "loss": {"name": "mse"}}),
+            "cannot be built",
+        ),
+    ],
+)
+def test_damaged_contents_are_refused(saved, change, message):
+    _rewrite(saved, change)
+    with pytest.raises(ModelFileError, match=message):
+        load_model(saved)
+
+
+def test_npz_holding_a_pickle_is_refused_without_running_it(saved, tmp_path):
+    marker = tmp_path / "pwned"
+
+    class Payload:
+        def __reduce__(self):
+            return (open, (str(marker), "w"))
+
+    with np.load(saved, allow_pickle=False) as archive:
+        arrays = {k: archive[k] for k in archive.files}
+    arrays["param/0.W"] = np.array([Payload()], dtype=object)
+    buffer = io.BytesIO()
+    np.savez(buffer, **arrays)
+    saved.write_bytes(buffer.getvalue())
+    with pytest.raises(ModelFileError, match="pickle"):
+        load_model(saved)
+    assert not marker.exists()
+
+
+def test_plain_pickle_file_is_refused(tmp_path):
+    path = tmp_path / "model.npz"
+    path.write_bytes(pickle.dumps({"W": [1, 2, 3]}))
+    with pytest.raises(ModelFileError):
+        load_model(path)
+
+
+@pytest.mark.parametrize("keep", [0, 10, 100, 1000, -200])
+def test_truncated_files_are_refused(saved, keep):
+    data = saved.read_bytes()
+    saved.write_bytes(data[:keep] if keep >= 0 else data[:keep])
+    with pytest.raises(ModelFileError):
+        load_model(saved)
+
+
+def test_junk_and_missing_files(tmp_path):
+    junk = tmp_path / "junk.npz"
+    junk.write_bytes(os.urandom(3000))
+    with pytest.raises(ModelFileError):
+        load_model(junk)
+    with pytest.raises(ModelFileError, match="no such model file"):
+        load_model(tmp_path / "absent.npz")
+    with pytest.raises(ModelFileError, match="folder"):
+        load_model(tmp_path)
+
+
+def test_single_npy_is_refused(tmp_path):
+    path = tmp_path / "w.npy"
+    np.save(path, np.zeros(3))
+    with pytest.raises(ModelFileError, match="not a digitnet model"):
+        load_model(path)
+
+
+def test_zip_with_bad_member(saved):
+    with zipfile.ZipFile(saved, "a") as archive:
+        archive.writestr("param/x.npy", b"not an npy")
+    with pytest.raises(ModelFileError):
+        load_model(saved)

@@ -16,7 +16,7 @@ $(VENV)/.installed: pyproject.toml
 	@touch $@
 
 run: setup
-	$(BIN)/digitnet data
+	$(BIN)/digitnet train
 
 test: setup
 	$(BIN)/python -m pytest -q

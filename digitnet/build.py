@@ -34,3 +34,9 @@ def build_model(
 def input_layout(config: ModelConfig) -> str:
     """How the network wants its inputs: "flat" (n, 784) vectors or "image" (n, 1, 28, 28)."""
     return "image" if config.kind == "cnn" else "flat"
+
+
+def layout_of(model: Sequential) -> str:
+    """The input layout a built (or loaded) network expects, from its first layer."""
+    first = model.layers[0].spec()["type"] if model.layers else "Dense"
+    return "image" if first in ("Conv2D", "BatchNorm2D") else "flat"

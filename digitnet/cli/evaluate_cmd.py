@@ -1,0 +1,73 @@
+"""`digitnet evaluate MODEL`: accuracy, mean cost, per-class scores and the confusion matrix."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+import numpy as np
+
+from digitnet.build import layout_of
+from digitnet.cli.options import add_data_options, dataset_from_args, positive_int
+from digitnet.data.preprocess import take_first, to_inputs
+from digitnet.io import load_model
+from digitnet.pipeline import evaluate
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "evaluate",
+        help="measure a model on the test set",
+        description="Accuracy, mean cost, per-class precision/recall/F1 and the confusion "
+        "matrix of a model on a dataset's test split (default: the bundled MNIST).",
+    )
+    parser.add_argument("model", metavar="MODEL", help="a model file written by `digitnet train`")
+    add_data_options(parser)
+    parser.add_argument("--split", choices=["test", "train"], default="test")
+    parser.add_argument("--limit", type=positive_int, help="evaluate on the first N images only")
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+    parser.add_argument(
+        "--plot", metavar="PNG", help="also draw the confusion matrix as a heat map"
+    )
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    model = load_model(args.model).model
+    images, labels = dataset_from_args(args).split(args.split)
+    images, labels = take_first(images, labels, args.limit)
+    report = evaluate(model, to_inputs(images, layout=layout_of(model)), labels)
+    report.pop("predicted")
+    report.pop("probabilities")
+    if args.plot:
+        from digitnet.plots import plot_confusion
+
+        confusion = np.array(report["confusion"])
+        plot_confusion(confusion, args.plot, title=f"{args.model} ({args.split})")
+    if args.json:
+        print(json.dumps({"model": args.model, "split": args.split, **report}))
+        return 0
+    print(format_report(report, f"{args.model} on {report['n']} {args.split} images"))
+    if args.plot:
+        print(f"wrote {args.plot}")
+    return 0
+
+
+def format_report(report: dict, heading: str) -> str:
+    """The report as text: headline figures, per-class table, confusion matrix."""
+    lines = [
+        heading,
+        f"accuracy {100 * report['accuracy']:.2f}%  mean cost {report['loss']:.4f}",
+        "",
+        "digit  precision  recall     f1  support",
+    ]
+    for row in report["per_class"]:
+        lines.append(
+            f"{row['digit']:>5}  {100 * row['precision']:8.2f}%  {100 * row['recall']:6.2f}%"
+            f"  {100 * row['f1']:5.2f}  {row['support']:>7}"
+        )
+    lines += ["", "confusion matrix (rows: true digit, columns: predicted)"]
+    lines.append("      " + "".join(f"{d:>6}" for d in range(10)))
+    for digit, row in enumerate(report["confusion"]):
+        lines.append(f"{digit:>6}" + "".join(f"{count:>6}" for count in row))
+    return "\n".join(lines)

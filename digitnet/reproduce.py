@@ -1,0 +1,114 @@
+"""Train the seed presets under their seeds' own setups and compare with what the seeds report.
+
+Used by `digitnet reproduce` and by benchmarks/presets.py, so the README's table and the
+command print the same thing.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from collections.abc import Callable
+
+from digitnet.data.datasets import Dataset
+from digitnet.pipeline import fit, prepare_data, random_streams
+from digitnet.presets import PRESETS, Preset, best_recipe
+
+SEED_PRESETS = tuple(name for name, preset in PRESETS.items() if preset.seed)
+
+
+def shortened(preset: Preset) -> Preset:
+    """A quick version for tests: a twentieth of the steps, at most 5000/1000 images."""
+    train = preset.train
+    changes: dict = {
+        "train_limit": min(train.train_limit or 5000, 5000),
+        "test_limit": min(train.test_limit or 1000, 1000),
+        "validation": 0,
+    }
+    # a shortened run is a smoke test, not a reproduction: it has no targets to meet
+    if train.iterations:
+        changes["iterations"] = max(1, train.iterations // 20)
+    else:
+        changes["epochs"] = max(1, train.epochs // 20)
+    return dataclasses.replace(preset, train=dataclasses.replace(train, **changes), targets={})
+
+
+def run_preset(preset: Preset, dataset: Dataset) -> dict:
+    """Train one preset and return its figures beside the seed's."""
+    streams = random_streams(preset.train.seed)
+    data = prepare_data(dataset, preset.model, preset.train, streams["split"])
+    started = time.perf_counter()
+    fitted = fit(preset.model, preset.train, data)
+    seconds = time.perf_counter() - started
+    results = fitted.results
+    met = all(results.get(key, 0.0) >= value for key, value in preset.targets.items())
+    return {
+        "preset": preset.name,
+        "seed": preset.seed,
+        "architecture": preset.architecture,
+        "reported": preset.reported,
+        "targets": preset.targets,
+        "train_accuracy": results.get("train_accuracy"),
+        "test_accuracy": results.get("test_accuracy"),
+        "n_train": results.get("n_train"),
+        "n_test": results.get("n_test"),
+        "seconds": round(seconds, 1),
+        "stop_reason": results["stop_reason"],
+        "met_targets": met,
+    }
+
+
+def reproduce(
+    dataset: Dataset,
+    names: tuple[str, ...] = SEED_PRESETS,
+    *,
+    quick: bool = False,
+    with_best_recipe: bool = True,
+    on_row: Callable[[dict], None] | None = None,
+) -> list[dict]:
+    """Rows for each preset (and its best recipe): accuracies, time, whether targets were met."""
+    rows = []
+    for name in names:
+        preset = PRESETS[name]
+        recipes = [preset, best_recipe(preset)] if with_best_recipe and preset.seed else [preset]
+        for recipe in recipes:
+            row = run_preset(shortened(recipe) if quick else recipe, dataset)
+            rows.append(row)
+            if on_row:
+                on_row(row)
+    return rows
+
+
+def _percent(value: float | None) -> str:
+    return "-" if value is None else f"{100 * value:.2f}%"
+
+
+def _figures(row: dict | None) -> str:
+    if row is None:
+        return "-"
+    return (
+        f"{_percent(row['train_accuracy'])} / {_percent(row['test_accuracy'])} "
+        f"in {row['seconds']:.0f} s"
+    )
+
+
+def markdown_table(rows: list[dict]) -> str:
+    """One line per preset: what its seed reports, what digitnet reaches under the seed's setup
+    and with the best recipe for the same architecture (train / test accuracy, time)."""
+    by_name = {row["preset"]: row for row in rows}
+    lines = [
+        "| seed | architecture | seed reports | digitnet, seed's setup (train / test) "
+        "| digitnet, best recipe (train / test) |",
+        "|---|---|---|---|---|",
+    ]
+    for name, row in by_name.items():
+        if name.endswith("+best"):
+            continue
+        verdict = "" if not row["targets"] else (" ✓" if row["met_targets"] else " ✗")
+        images = f"{row['n_train']} train / {row['n_test']} test images"
+        lines.append(
+            f"| {row['seed'] or '-'} ({name}) | {row['architecture']}, {images} "
+            f"| {row['reported'] or '-'} | {_figures(row)}{verdict} "
+            f"| {_figures(by_name.get(name + '+best'))} |"
+        )
+    return "\n".join(lines)

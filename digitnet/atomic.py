@@ -24,6 +24,7 @@ def write_atomically(path: str | os.PathLike[str], write: Callable[[BinaryIO], N
     folder = path.parent if str(path.parent) else Path(".")
     fd, tmp_name = tempfile.mkstemp(dir=folder, prefix=f".{path.name}.", suffix=".tmp")
     try:
+        os.fchmod(fd, 0o666 & ~_current_umask())  # mkstemp makes 0600; users expect 0644
         with os.fdopen(fd, "wb") as handle:
             write(handle)
             handle.flush()
@@ -55,3 +56,10 @@ def _fsync_folder(folder: Path) -> None:
             os.fsync(fd)
         finally:
             os.close(fd)
+
+
+def _current_umask() -> int:
+    """The process umask (reading it means setting it, so set it straight back)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask

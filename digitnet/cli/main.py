@@ -11,10 +11,26 @@ import sys
 from collections.abc import Sequence
 
 from digitnet import __version__
-from digitnet.cli import data_cmd, evaluate_cmd, presets_cmd, reproduce_cmd, train_cmd
+from digitnet.cli import (
+    data_cmd,
+    evaluate_cmd,
+    predict_cmd,
+    presets_cmd,
+    reproduce_cmd,
+    show_cmd,
+    train_cmd,
+)
 from digitnet.errors import DigitnetError
 
-COMMANDS = [data_cmd, presets_cmd, train_cmd, evaluate_cmd, reproduce_cmd]
+COMMANDS = [
+    data_cmd,
+    presets_cmd,
+    train_cmd,
+    evaluate_cmd,
+    predict_cmd,
+    show_cmd,
+    reproduce_cmd,
+]
 
 
 def build_parser() -> argparse.ArgumentParser:

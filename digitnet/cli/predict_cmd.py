@@ -1,0 +1,125 @@
+"""`digitnet predict [MODEL] IMAGE...`: the digit in each image file (or a Kaggle test CSV)."""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import io
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from digitnet.atomic import write_text_atomically
+from digitnet.cli.models import load_model_or_default
+from digitnet.data.kaggle_csv import read_kaggle_csv
+from digitnet.errors import ConfigError, ImageError, OutputError
+from digitnet.images import save_mnist_png
+from digitnet.predict import predict_files, probabilities_for
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "predict",
+        help="predict the digit in your own images",
+        description="Predict the digit in each image file (PNG, JPEG, BMP, GIF, WebP, TIFF; any "
+        "size; dark ink on light paper or light on dark). Images are preprocessed the way "
+        "MNIST was made: cropped to the ink, fitted to 20x20, centred by mass in 28x28. "
+        "MODEL (a .npz file) is optional: without it the bundled default model is used.",
+    )
+    parser.add_argument(
+        "inputs",
+        nargs="*",
+        metavar="[MODEL] IMAGE",
+        help="an optional model file (.npz), then image files",
+    )
+    parser.add_argument("--model", help="model file (instead of giving it first)")
+    parser.add_argument(
+        "--json",
+        action="store_true",
+        help='one JSON object per line: {"file", "digit", "probabilities"}',
+    )
+    parser.add_argument(
+        "--save-input",
+        metavar="DIR",
+        help="write the 28x28 image the network saw for each file into DIR",
+    )
+    parser.add_argument("--test-csv", metavar="FILE", help="predict every row of a Kaggle test.csv")
+    parser.add_argument(
+        "--submission",
+        metavar="FILE",
+        help="with --test-csv: write an ImageId,Label submission file",
+    )
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    inputs = list(args.inputs)
+    model_path = args.model
+    if model_path is None and inputs and inputs[0].lower().endswith(".npz"):
+        model_path = inputs.pop(0)
+    if args.test_csv:
+        if inputs:
+            raise ConfigError("give either image files or --test-csv, not both")
+        return _predict_csv(args, model_path)
+    if args.submission:
+        raise ConfigError("--submission needs --test-csv")
+    if not inputs:
+        raise ConfigError("no image files given (usage: digitnet predict [MODEL] IMAGE ...)")
+    save_dir = Path(args.save_input) if args.save_input else None
+    if save_dir is not None and not save_dir.is_dir():
+        raise OutputError(f"--save-input {save_dir}: no such folder")
+    model = load_model_or_default(model_path)
+    failures = 0
+    for outcome in predict_files(model, inputs):
+        if isinstance(outcome, ImageError):
+            failures += 1
+            print(f"digitnet: error: {outcome}", file=sys.stderr)
+            continue
+        if save_dir is not None:
+            try:
+                save_mnist_png(
+                    outcome.input28, save_dir / (Path(outcome.source).stem + ".28x28.png")
+                )
+            except ImageError as error:
+                raise OutputError(str(error)) from None
+        if args.json:
+            print(json.dumps(outcome.to_dict()), flush=True)
+        else:
+            confidence = 100 * outcome.probabilities[outcome.digit]
+            print(f"{outcome.source}: {outcome.digit} ({confidence:.1f}%)", flush=True)
+    if failures:
+        print(f"digitnet: {failures} of {len(inputs)} images could not be read", file=sys.stderr)
+    return 1 if failures else 0
+
+
+def _predict_csv(args: argparse.Namespace, model_path: str | None) -> int:
+    model = load_model_or_default(model_path)
+    images, _ = read_kaggle_csv(args.test_csv)
+    probabilities = probabilities_for(model, images.astype(np.float32) / 255.0)
+    digits = probabilities.argmax(axis=1)
+    if args.submission:
+        buffer = io.StringIO()
+        writer = csv.writer(buffer, lineterminator="\n")
+        writer.writerow(["ImageId", "Label"])
+        writer.writerows((i + 1, int(d)) for i, d in enumerate(digits))
+        try:
+            write_text_atomically(args.submission, buffer.getvalue())
+        except OSError as error:
+            raise OutputError(
+                f"cannot write {args.submission}: {error.strerror or error}"
+            ) from None
+        print(f"wrote {len(digits)} predictions to {args.submission}")
+        return 0
+    for i, (digit, row) in enumerate(zip(digits, probabilities)):
+        if args.json:
+            record = {
+                "row": i + 1,
+                "digit": int(digit),
+                "probabilities": [round(float(p), 6) for p in row],
+            }
+            print(json.dumps(record))
+        else:
+            print(f"row {i + 1}: {digit} ({100 * row[digit]:.1f}%)")
+    return 0

@@ -1,0 +1,93 @@
+"""Predicting digits: from 28x28 images, image files, or a Kaggle test CSV, with any model.
+
+The bundled default model (digitnet/models/default.npz) lets a new user predict right after
+installing; docs/default-model.md gives the command that trained it.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+
+from digitnet.build import layout_of
+from digitnet.errors import ImageError, ModelFileError
+from digitnet.images import prepare_image, to_mnist
+from digitnet.io import ModelFile, load_model
+from digitnet.nn.model import Sequential
+
+
+@dataclass
+class Prediction:
+    """What the network said about one image, and the 28x28 it actually saw."""
+
+    source: str
+    digit: int
+    probabilities: np.ndarray  # (10,)
+    input28: np.ndarray  # (28, 28) float32 in [0, 1], bright ink on black
+
+    def to_dict(self) -> dict:
+        return {
+            "file": self.source,
+            "digit": self.digit,
+            "probabilities": [round(float(p), 6) for p in self.probabilities],
+        }
+
+
+def default_model_path() -> Path:
+    """The model that ships with the package."""
+    return Path(str(resources.files("digitnet") / "models" / "default.npz"))
+
+
+def load_default_model() -> ModelFile:
+    """The bundled default model; ModelFileError if this installation lacks it."""
+    path = default_model_path()
+    if not path.exists():
+        raise ModelFileError(
+            "this installation has no bundled default model; pass a model file "
+            "(train one with `digitnet train --out model.npz`)"
+        )
+    return load_model(path)
+
+
+def probabilities_for(model: Sequential, images28: np.ndarray) -> np.ndarray:
+    """(n, 10) class probabilities for (n, 28, 28) float images in [0, 1], bright ink on black."""
+    images28 = np.asarray(images28, dtype=np.float32)
+    if images28.ndim == 2:
+        images28 = images28[None]
+    if layout_of(model) == "image":
+        x = images28.reshape(len(images28), 1, 28, 28)
+    else:
+        x = images28.reshape(len(images28), 784)
+    return model.predict_proba(x)
+
+
+def predict_image28(model: Sequential, image28: np.ndarray, *, source: str = "array") -> Prediction:
+    """The prediction for one preprocessed 28x28 image."""
+    probabilities = probabilities_for(model, image28)[0]
+    return Prediction(source, int(probabilities.argmax()), probabilities, np.asarray(image28))
+
+
+def predict_grey(
+    model: Sequential, grey: np.ndarray, *, ink: str = "auto", source: str = "array"
+) -> Prediction:
+    """Preprocess a greyscale picture (H, W) the MNIST way, then predict."""
+    return predict_image28(model, to_mnist(grey, ink=ink), source=source)
+
+
+def predict_files(
+    model: Sequential, paths: Iterable[str | os.PathLike[str]]
+) -> Iterator[Prediction | ImageError]:
+    """One Prediction per image file, or the ImageError saying why that file could not be read;
+    a bad file never stops the others."""
+    for path in paths:
+        try:
+            image28 = prepare_image(path)
+        except ImageError as error:
+            yield error
+            continue
+        yield predict_image28(model, image28, source=str(path))

@@ -1,0 +1,273 @@
+"""digitnet.plots: every figure is a real, non-blank PNG of a sensible size, written atomically."""
+
+from __future__ import annotations
+
+import gzip
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from digitnet import plots
+from digitnet.errors import OutputError
+
+MNIST = Path(__file__).resolve().parents[1] / "digitnet/datasets/mnist"
+
+
+@pytest.fixture(scope="module")
+def digits() -> tuple[np.ndarray, np.ndarray]:
+    """The first 200 MNIST test images (floats 0..1) and their labels."""
+    with gzip.open(MNIST / "t10k-images-idx3-ubyte.gz") as handle:
+        images = np.frombuffer(handle.read()[16:], np.uint8).reshape(-1, 28, 28)[:200] / 255
+    with gzip.open(MNIST / "t10k-labels-idx1-ubyte.gz") as handle:
+        labels = np.frombuffer(handle.read()[8:], np.uint8)[:200].astype(np.int64)
+    return images, labels
+
+
+def fake_probabilities(labels: np.ndarray, wrong_every: int = 10) -> np.ndarray:
+    """(n, 10) probabilities that favour the true label, except on every `wrong_every`-th sample."""
+    rng = np.random.default_rng(0)
+    probabilities = rng.dirichlet(np.full(10, 0.3), size=len(labels))
+    favoured = labels.copy()
+    favoured[::wrong_every] = (favoured[::wrong_every] + 1) % 10
+    probabilities[np.arange(len(labels)), favoured] += 5 + rng.random(len(labels))
+    return probabilities / probabilities.sum(axis=1, keepdims=True)
+
+
+def history(n_epochs: int = 3, steps_per_epoch: int = 100, *, with_val: bool = True) -> dict:
+    rng = np.random.default_rng(1)
+    steps = np.arange(n_epochs * steps_per_epoch)
+    step_losses = 2.3 * np.exp(-steps / 80) + 0.1 + 0.05 * rng.random(len(steps))
+    epochs = []
+    for epoch in range(1, n_epochs + 1):
+        record = {
+            "epoch": epoch,
+            "step": epoch * steps_per_epoch,
+            "learning_rate": 0.1,
+            "train_loss": float(step_losses[epoch * steps_per_epoch - 1]),
+            "seconds": 1.0,
+        }
+        if with_val:
+            record.update(val_loss=record["train_loss"] + 0.05, val_accuracy=0.9 + 0.02 * epoch)
+        epochs.append(record)
+    return {"step_losses": step_losses.tolist(), "epochs": epochs}
+
+
+def assert_png(path: Path, size: tuple[int, int] | None = None) -> tuple[int, int]:
+    """`path` is a PNG of roughly `size` pixels with visible content, and nothing else was left."""
+    with Image.open(path) as image:
+        assert image.format == "PNG"
+        if size is not None:
+            assert abs(image.width - size[0]) <= 0.2 * size[0], image.size
+            assert abs(image.height - size[1]) <= 0.3 * size[1], image.size
+        pixels = np.asarray(image.convert("L"), dtype=np.float64)
+    assert pixels.std() > 10, "the figure looks blank"
+    assert sorted(p.name for p in path.parent.iterdir()) == [path.name], "stray temporary file"
+    return image.size
+
+
+def test_plot_history_draws_steps_and_epochs(tmp_path):
+    path = plots.plot_history(history(), tmp_path / "history.png", title="784-30-10")
+    assert path == tmp_path / "history.png"
+    assert_png(path, (1100, 440))
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        history(n_epochs=1, with_val=False),
+        history(n_epochs=1),
+        {"step_losses": [2.3, 1.0], "epochs": []},
+        {"step_losses": [], "epochs": []},
+        {},
+        {"step_losses": [2.0, float("nan"), 1.0], "epochs": history()["epochs"]},
+        {"step_losses": [0.5] * 10, "epochs": [{"epoch": 1, "train_loss": float("nan")}]},
+    ],
+    ids=["one-epoch-no-val", "one-epoch", "no-epoch", "empty", "no-keys", "nan-step", "nan"],
+)
+def test_plot_history_survives_sparse_histories(tmp_path, values):
+    assert_png(plots.plot_history(values, tmp_path / "history.png"))
+
+
+def test_plot_history_handles_60000_steps_of_batch_size_one(tmp_path):
+    rng = np.random.default_rng(2)
+    step_losses = -np.log(1 - rng.beta(0.4, 1 + np.arange(60_000) / 2000)) + 1e-6
+    record = {"epoch": 1, "step": 60_000, "train_loss": float(step_losses.mean())}
+    values = {"step_losses": step_losses.tolist(), "epochs": [record]}
+    assert_png(plots.plot_history(values, tmp_path / "history.png"), (1100, 440))
+
+
+def test_plot_predictions_grid_scales_with_n(tmp_path, digits):
+    images, labels = digits
+    probabilities = fake_probabilities(labels[:64])
+    predicted = probabilities.argmax(axis=1)
+    width, height = assert_png(
+        plots.plot_predictions(
+            images[:64], labels[:64], predicted, probabilities, tmp_path / "grid.png", title="test"
+        )
+    )
+    assert 900 < width < 1200 and 1100 < height < 1600, (width, height)
+    (tmp_path / "small").mkdir()
+    small = plots.plot_predictions(
+        images[:4],
+        labels[:4],
+        predicted[:4],
+        probabilities[:4],
+        tmp_path / "small" / "small.png",
+        columns=2,
+    )
+    assert assert_png(small)[1] < height / 3
+
+
+def test_plot_predictions_marks_wrong_ones_in_red(tmp_path, digits):
+    images, labels = digits
+    probabilities = fake_probabilities(labels[:8], wrong_every=1)
+    right = plots.plot_predictions(
+        images[:8], labels[:8], labels[:8], probabilities, tmp_path / "right.png"
+    )
+    wrong = plots.plot_predictions(
+        images[:8], labels[:8], (labels[:8] + 1) % 10, probabilities, tmp_path / "wrong.png"
+    )
+
+    def red_pixels(path: Path) -> int:
+        rgb = np.asarray(Image.open(path).convert("RGB"), dtype=np.int64)
+        return int(((rgb[..., 0] > 180) & (rgb[..., 1] < 80) & (rgb[..., 2] < 80)).sum())
+
+    assert red_pixels(right) == 0
+    assert red_pixels(wrong) > 1000
+
+
+def test_plot_predictions_without_labels_and_flat_images(tmp_path, digits):
+    images, labels = digits
+    probabilities = fake_probabilities(labels[:12])
+    path = plots.plot_predictions(
+        images[:12].reshape(12, 784),
+        None,
+        probabilities.argmax(axis=1),
+        probabilities,
+        tmp_path / "p.png",
+    )
+    assert_png(path)
+
+
+def test_plot_confident_mistakes_shows_the_most_confident_first(tmp_path, digits):
+    images, labels = digits
+    path = plots.plot_confident_mistakes(
+        images, labels, fake_probabilities(labels), tmp_path / "mistakes.png", count=16
+    )
+    assert_png(path, (770, 750))
+
+
+def test_plot_confident_mistakes_with_no_mistakes_says_so(tmp_path, digits):
+    images, labels = digits
+    probabilities = np.eye(10)[labels[:20]]
+    assert_png(
+        plots.plot_confident_mistakes(
+            images[:20], labels[:20], probabilities, tmp_path / "none.png"
+        )
+    )
+
+
+def test_plot_confusion_heat_map(tmp_path):
+    confusion = np.diag(np.full(10, 980)) + np.random.default_rng(3).integers(0, 4, (10, 10))
+    assert_png(plots.plot_confusion(confusion, tmp_path / "confusion.png", title="t"), (760, 640))
+
+
+def test_plot_confusion_of_nothing_still_draws(tmp_path):
+    assert_png(plots.plot_confusion(np.zeros((10, 10), int), tmp_path / "confusion.png"))
+
+
+@pytest.mark.parametrize("shape", [(784, 30), (784, 5), (8, 1, 5, 5)])
+def test_plot_first_layer_dense_and_convolutional(tmp_path, shape):
+    weights = np.random.default_rng(4).normal(size=shape)
+    assert_png(plots.plot_first_layer(weights, tmp_path / "weights.png", count=16))
+
+
+def test_plot_digit_with_and_without_label(tmp_path, digits):
+    images, labels = digits
+    probabilities = fake_probabilities(labels[:1], wrong_every=1)[0]
+    predicted = int(probabilities.argmax())
+    labelled = plots.plot_digit(
+        images[0],
+        probabilities,
+        tmp_path / "a.png",
+        predicted=predicted,
+        label=int(labels[0]),
+        title="test image 0",
+    )
+    assert_png(labelled, (900, 400))
+    (tmp_path / "b").mkdir()
+    assert_png(
+        plots.plot_digit(
+            images[0].ravel(), probabilities, tmp_path / "b" / "b.png", predicted=predicted
+        )
+    )
+
+
+FIGURES = {
+    "history": lambda images, labels, probs, path: plots.plot_history(history(1), path),
+    "predictions": lambda images, labels, probs, path: plots.plot_predictions(
+        images, labels, probs.argmax(axis=1), probs, path
+    ),
+    "mistakes": lambda images, labels, probs, path: plots.plot_confident_mistakes(
+        images, labels, probs, path
+    ),
+    "confusion": lambda images, labels, probs, path: plots.plot_confusion(
+        np.eye(10, dtype=int), path
+    ),
+    "first_layer": lambda images, labels, probs, path: plots.plot_first_layer(
+        np.ones((784, 3)), path
+    ),
+    "digit": lambda images, labels, probs, path: plots.plot_digit(
+        images[0], probs[0], path, predicted=1
+    ),
+}
+
+
+@pytest.mark.parametrize("figure", FIGURES)
+def test_a_missing_folder_is_an_output_error_and_leaves_nothing(tmp_path, digits, figure):
+    images, labels = digits[0][:10], digits[1][:10]
+    missing = tmp_path / "no-such-folder" / "figure.png"
+    with pytest.raises(OutputError, match="cannot write .*no-such-folder.*No such file"):
+        FIGURES[figure](images, labels, fake_probabilities(labels), missing)
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda: plots.plot_history({"step_losses": [[1.0, 2.0]]}, "x.png"),
+        lambda: plots.plot_predictions(
+            np.zeros((2, 27, 27)), None, np.zeros(2, int), np.full((2, 10), 0.1), "x.png"
+        ),
+        lambda: plots.plot_predictions(
+            np.zeros((2, 784)), None, np.zeros(3, int), np.full((2, 10), 0.1), "x.png"
+        ),
+        lambda: plots.plot_confident_mistakes(
+            np.zeros((2, 784)), np.zeros(2, int), np.full((2, 9, 1), 0.1), "x.png"
+        ),
+        lambda: plots.plot_confusion(np.zeros((10, 9)), "x.png"),
+        lambda: plots.plot_confusion(-np.eye(10), "x.png"),
+        lambda: plots.plot_first_layer(np.zeros((99, 5)), "x.png"),
+        lambda: plots.plot_first_layer(np.zeros((784, 5)), "x.png", count=0),
+        lambda: plots.plot_digit(np.zeros((28, 28)), np.full(10, 0.1), "x.png", predicted=10),
+    ],
+)
+def test_wrong_shapes_are_programmer_errors(tmp_path, monkeypatch, call):
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(ValueError):
+        call()
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_importing_and_plotting_never_loads_pyplot(tmp_path):
+    """pyplot holds global figure state; the library must stay headless and thread-safe."""
+    code = (
+        "import sys, numpy as np, digitnet.plots as p;"
+        f"p.plot_first_layer(np.ones((784, 2)), {str(tmp_path / 'w.png')!r});"
+        "assert 'matplotlib.pyplot' not in sys.modules"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=60)

@@ -5,7 +5,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: setup run test test-fast lint format bench clean
+.PHONY: setup run test test-fast browser lint format bench clean
 
 setup: $(VENV)/.installed
 
@@ -18,8 +18,11 @@ $(VENV)/.installed: pyproject.toml
 run: setup
 	$(BIN)/digitnet train
 
-test: setup
+test: setup browser
 	$(BIN)/python -m pytest -q
+
+browser:
+	@bash scripts/install-browser.sh
 
 test-fast: setup
 	$(BIN)/python -m pytest -q -m "not slow and not browser"

@@ -14,6 +14,7 @@ from digitnet import __version__
 from digitnet.cli import (
     data_cmd,
     evaluate_cmd,
+    plot_cmd,
     predict_cmd,
     presets_cmd,
     reproduce_cmd,
@@ -29,6 +30,7 @@ COMMANDS = [
     evaluate_cmd,
     predict_cmd,
     show_cmd,
+    plot_cmd,
     reproduce_cmd,
 ]
 

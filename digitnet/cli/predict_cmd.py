@@ -89,7 +89,7 @@ def run(args: argparse.Namespace) -> int:
         else:
             confidence = 100 * outcome.probabilities[outcome.digit]
             print(f"{outcome.source}: {outcome.digit} ({confidence:.1f}%)", flush=True)
-    if failures:
+    if failures and len(inputs) > 1:
         print(f"digitnet: {failures} of {len(inputs)} images could not be read", file=sys.stderr)
     return 1 if failures else 0
 

@@ -1,0 +1,160 @@
+"""`digitnet predict`, `show` and `plot` end to end: images the test draws itself, bad files,
+Kaggle submissions, text art and PNGs."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from conftest import assert_one_line_error, run_cli
+from PIL import Image, ImageDraw
+
+
+@pytest.fixture(scope="module")
+def model(tmp_path_factory):
+    """A 784-128-10 MLP trained for 2 epochs on all of MNIST (~97%)."""
+    out = tmp_path_factory.mktemp("model") / "m.npz"
+    result = run_cli(
+        "train", "--hidden", "128", "--epochs", "2", "--validation", "1000", "--out", str(out)
+    )
+    assert result.returncode == 0, result.stderr
+    return out
+
+
+def _draw(path, digit, *, size=(300, 300), dark_ink=True, mode="L"):
+    paper, ink = (255, 0) if dark_ink else (0, 255)
+    image = Image.new(mode, size, paper if mode == "L" else (paper,) * 3)
+    draw = ImageDraw.Draw(image)
+    fill = ink if mode == "L" else (ink, ink // 2, ink // 3)
+    w, h = size
+    if digit == 1:
+        draw.line([(w * 0.55, h * 0.15), (w * 0.5, h * 0.85)], fill=fill, width=w // 12)
+    elif digit == 0:
+        draw.ellipse([w * 0.3, h * 0.15, w * 0.7, h * 0.85], outline=fill, width=w // 12)
+    elif digit == 7:
+        draw.line(
+            [(w * 0.25, h * 0.2), (w * 0.75, h * 0.2), (w * 0.4, h * 0.85)],
+            fill=fill,
+            width=w // 12,
+            joint="curve",
+        )
+    image.save(path)
+    return path
+
+
+def test_predicts_drawn_digits_in_various_formats(model, tmp_path):
+    files = [
+        _draw(tmp_path / "one.png", 1),
+        _draw(tmp_path / "zero.jpg", 0, size=(400, 260), dark_ink=False, mode="RGB"),
+        _draw(tmp_path / "seven.bmp", 7, size=(200, 320)),
+        _draw(tmp_path / "zero.gif", 0, size=(90, 120)),
+    ]
+    result = run_cli("predict", str(model), *map(str, files), "--json")
+    assert result.returncode == 0, result.stderr
+    records = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [r["digit"] for r in records] == [1, 0, 7, 0]
+    for record in records:
+        assert len(record["probabilities"]) == 10
+        assert abs(sum(record["probabilities"]) - 1) < 1e-4
+
+
+def test_save_input_writes_what_the_network_saw(model, tmp_path):
+    image = _draw(tmp_path / "one.png", 1)
+    seen = tmp_path / "seen"
+    seen.mkdir()
+    result = run_cli("predict", str(model), str(image), "--save-input", str(seen))
+    assert result.returncode == 0, result.stderr
+    assert "one.png: 1" in result.stdout
+    with Image.open(seen / "one.28x28.png") as image:
+        saved = np.asarray(image)
+    assert saved.shape == (28, 28) and saved[0].max() < 30 and saved.max() > 200
+
+
+def test_bad_files_are_reported_and_the_others_still_predicted(model, tmp_path):
+    good = _draw(tmp_path / "one.png", 1)
+    empty = tmp_path / "empty.png"
+    empty.write_bytes(b"")
+    text = tmp_path / "notes.png"
+    text.write_text("not an image")
+    truncated = tmp_path / "cut.png"
+    truncated.write_bytes(good.read_bytes()[:200])
+    blank = tmp_path / "blank.png"
+    Image.new("L", (50, 50), 255).save(blank)
+    files = [empty, text, good, truncated, blank, tmp_path / "missing.png"]
+    result = run_cli("predict", str(model), *map(str, files))
+    assert result.returncode == 1
+    assert result.stdout.splitlines() == [f"{good}: 1 ({result.stdout.split('(')[1].strip()}"]
+    errors = [line for line in result.stderr.splitlines() if line.startswith("digitnet: error:")]
+    assert len(errors) == 5
+    assert "Traceback" not in result.stderr
+    assert "5 of 6 images could not be read" in result.stderr
+
+
+def test_decompression_bomb_is_refused(model, tmp_path):
+    bomb = tmp_path / "bomb.png"
+    Image.new("1", (10000, 10000)).save(bomb)  # 100 megapixels in a few kilobytes
+    assert_one_line_error(run_cli("predict", str(model), str(bomb)), "bomb.png")
+
+
+def test_kaggle_submission(model, mnist, tmp_path):
+    header = ",".join(f"pixel{i}" for i in range(784))
+    rows = [",".join(map(str, image.ravel())) for image in mnist.test_images[:50]]
+    (tmp_path / "test.csv").write_text(header + "\n" + "\n".join(rows) + "\n")
+    submission = tmp_path / "submission.csv"
+    result = run_cli(
+        "predict",
+        str(model),
+        "--test-csv",
+        str(tmp_path / "test.csv"),
+        "--submission",
+        str(submission),
+    )
+    assert result.returncode == 0, result.stderr
+    lines = submission.read_text().splitlines()
+    assert lines[0] == "ImageId,Label" and len(lines) == 51
+    assert lines[1].startswith("1,")
+    predicted = np.array([int(line.split(",")[1]) for line in lines[1:]])
+    assert (predicted == mnist.test_labels[:50]).mean() > 0.9
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        ([], "no image files given"),
+        (["--submission", "x.csv"], "--submission needs --test-csv"),
+        (["--model", "/nonexistent.npz", "a.png"], "no such model file"),
+    ],
+)
+def test_predict_usage_errors(args, message):
+    assert_one_line_error(run_cli("predict", *args), message)
+
+
+def test_show_prints_labels_probabilities_text_art_and_writes_a_png(model, tmp_path):
+    png = tmp_path / "seven.png"
+    result = run_cli("show", str(model), "--index", "0", "--out", str(png))
+    assert result.returncode == 0, result.stderr
+    assert "test image 0: predicted 7, true 7 (right)" in result.stdout
+    assert "probabilities: 0:" in result.stdout
+    art = result.stdout.splitlines()[:28]
+    assert all(len(line) == 56 for line in art) and any("@" in line for line in art)
+    with Image.open(png) as image:
+        assert image.size[0] > 400
+
+
+def test_show_index_out_of_range(model):
+    assert_one_line_error(run_cli("show", str(model), "--index", "10000"), "out of range")
+
+
+def test_plot_writes_every_figure(model, tmp_path):
+    result = run_cli("plot", str(model), "--out-dir", str(tmp_path), "--count", "16")
+    assert result.returncode == 0, result.stderr
+    for kind in ("cost", "predictions", "mistakes", "confusion", "weights"):
+        with Image.open(tmp_path / f"m.{kind}.png") as image:
+            assert image.size[0] > 300, kind
+
+
+def test_plot_into_a_missing_folder(model, tmp_path):
+    assert_one_line_error(
+        run_cli("plot", str(model), "--out-dir", str(tmp_path / "no")), "no such folder"
+    )

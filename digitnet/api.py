@@ -1,0 +1,108 @@
+"""The Python API in one place: pick a preset, train, evaluate, predict, save and load.
+
+import digitnet
+net = digitnet.train("mlp", epochs=3, on_event=print_progress)
+net.evaluate()["accuracy"]
+net.predict_files(["my-digit.jpg"])[0].digit
+net.save("model.npz"); digitnet.load("model.npz")
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from digitnet.build import layout_of
+from digitnet.config import ModelConfig, TrainConfig
+from digitnet.data.datasets import Dataset, load_mnist
+from digitnet.data.preprocess import to_inputs
+from digitnet.errors import ConfigError, ImageError
+from digitnet.io import load_model, save_model
+from digitnet.nn.model import Sequential
+from digitnet.pipeline import evaluate, fit, model_metadata, prepare_data, random_streams
+from digitnet.predict import Prediction, load_default_model, predict_files, probabilities_for
+from digitnet.presets import get_preset
+from digitnet.train import History, TrainEvent
+
+
+@dataclass
+class Network:
+    """A trained network with its metadata (settings, dataset, results) and training history."""
+
+    model: Sequential
+    meta: dict
+    history: History | None = None
+
+    def predict_proba(self, images: np.ndarray) -> np.ndarray:
+        """(n, 10) probabilities for (n, 28, 28) or (n, 784) images: uint8 0-255 or floats 0-1,
+        bright ink on black like MNIST."""
+        images = np.asarray(images)
+        scaled = images.astype(np.float32) / (255.0 if images.dtype == np.uint8 else 1.0)
+        return probabilities_for(self.model, scaled.reshape(-1, 28, 28))
+
+    def predict(self, images: np.ndarray) -> np.ndarray:
+        """(n,) predicted digits; see predict_proba."""
+        return self.predict_proba(images).argmax(axis=1)
+
+    def predict_files(self, paths: Iterable[str | os.PathLike[str]]) -> list[Prediction]:
+        """Predictions for image files (photos, scans); raises ImageError for the first bad one."""
+        predictions = []
+        for outcome in predict_files(self.model, paths):
+            if isinstance(outcome, ImageError):
+                raise outcome
+            predictions.append(outcome)
+        return predictions
+
+    def evaluate(self, dataset: Dataset | None = None, *, split: str = "test") -> dict:
+        """accuracy, loss, n, confusion, per_class (and predicted/probabilities arrays)."""
+        images, labels = (dataset or load_mnist()).split(split)
+        return evaluate(self.model, to_inputs(images, layout=layout_of(self.model)), labels)
+
+    def save(self, path: str | os.PathLike[str]) -> Path:
+        """Write the model file atomically (see docs/model-format.md)."""
+        return save_model(path, self.model, self.meta)
+
+
+def train(
+    preset: str = "mlp",
+    *,
+    dataset: Dataset | None = None,
+    on_event: Callable[[TrainEvent], None] | None = None,
+    should_stop: Callable[[], bool] | None = None,
+    **overrides: object,
+) -> Network:
+    """Train a preset, with any ModelConfig or TrainConfig field overridden by keyword
+    (e.g. hidden=(128,), epochs=3, learning_rate=0.01). on_event receives every step, log
+    point and epoch. Raises ConfigError for an unknown setting."""
+    recipe = get_preset(preset)
+    model_fields = {f.name for f in dataclasses.fields(ModelConfig)}
+    train_fields = {f.name for f in dataclasses.fields(TrainConfig)}
+    unknown = set(overrides) - model_fields - train_fields
+    if unknown:
+        raise ConfigError(f"unknown setting(s): {', '.join(sorted(unknown))}")
+    model_config = dataclasses.replace(
+        recipe.model, **{k: v for k, v in overrides.items() if k in model_fields}
+    )
+    train_config = dataclasses.replace(
+        recipe.train, **{k: v for k, v in overrides.items() if k in train_fields}
+    )
+    dataset = dataset or load_mnist()
+    data = prepare_data(
+        dataset, model_config, train_config, random_streams(train_config.seed)["split"]
+    )
+    fitted = fit(model_config, train_config, data, on_event=on_event, should_stop=should_stop)
+    meta = model_metadata(
+        model_config, train_config, preset=preset, source=data.source, results=fitted.results
+    )
+    return Network(fitted.model, meta, fitted.result.history)
+
+
+def load(path: str | os.PathLike[str] | None = None) -> Network:
+    """A model file, or the bundled default model when path is None."""
+    loaded = load_model(path) if path is not None else load_default_model()
+    return Network(loaded.model, loaded.meta)

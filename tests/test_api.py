@@ -1,0 +1,71 @@
+"""The Python API: train with a progress callback, evaluate, predict arrays and files, save, load."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PIL import Image, ImageDraw
+
+import digitnet
+from digitnet.errors import ConfigError, ImageError
+
+
+@pytest.fixture(scope="module")
+def network():
+    events = []
+    net = digitnet.train(
+        "mlp",
+        hidden=(64,),
+        epochs=2,
+        batch_size=32,
+        train_limit=4000,
+        validation=500,
+        schedule="constant",
+        on_event=events.append,
+    )
+    net.events = events
+    return net
+
+
+def test_train_reports_progress_and_records_results(network):
+    kinds = {event.kind for event in network.events}
+    assert kinds == {"step", "log", "epoch"}
+    assert len([e for e in network.events if e.kind == "epoch"]) == 2
+    assert network.meta["preset"] == "mlp"
+    assert network.meta["model_config"]["hidden"] == [64]
+    assert network.meta["results"]["test_accuracy"] > 0.88
+    assert len(network.history.epochs) == 2
+
+
+def test_evaluate_and_predict_arrays(network, mnist):
+    report = network.evaluate()
+    assert report["n"] == 10000 and report["accuracy"] > 0.88
+    predicted = network.predict(mnist.test_images[:200])  # uint8 images
+    assert (predicted == mnist.test_labels[:200]).mean() > 0.85
+    floats = mnist.test_images[:200].reshape(200, 784).astype(np.float32) / 255
+    np.testing.assert_array_equal(network.predict(floats), predicted)
+    np.testing.assert_allclose(network.predict_proba(floats).sum(axis=1), 1, rtol=1e-5)
+
+
+def test_predict_files(network, tmp_path):
+    path = tmp_path / "one.png"
+    image = Image.new("L", (200, 200), 255)
+    ImageDraw.Draw(image).line([(100, 20), (95, 180)], fill=0, width=16)
+    image.save(path)
+    assert network.predict_files([path])[0].digit == 1
+    with pytest.raises(ImageError):
+        network.predict_files([tmp_path / "missing.png"])
+
+
+def test_save_and_load_round_trip(network, tmp_path, mnist):
+    path = network.save(tmp_path / "net.npz")
+    loaded = digitnet.load(path)
+    np.testing.assert_array_equal(
+        loaded.predict_proba(mnist.test_images[:50]), network.predict_proba(mnist.test_images[:50])
+    )
+    assert loaded.meta["results"] == network.meta["results"]
+
+
+def test_unknown_setting_is_refused():
+    with pytest.raises(ConfigError, match="unknown setting"):
+        digitnet.train("mlp", hiden=(3,))

@@ -27,7 +27,7 @@ from digitnet.nn.model import Sequential
 from digitnet.pipeline import evaluate, fit, model_metadata, prepare_data, random_streams
 from digitnet.predict import Prediction, load_default_model, predict_files, probabilities_for
 from digitnet.presets import get_preset
-from digitnet.train import History, TrainEvent
+from digitnet.trainer import History, TrainEvent
 
 
 @dataclass

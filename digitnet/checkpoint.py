@@ -17,7 +17,7 @@ from digitnet.config import ModelConfig, TrainConfig, from_dict
 from digitnet.errors import ConfigError, ModelFileError
 from digitnet.io import load_model, save_model
 from digitnet.nn.model import Sequential
-from digitnet.train import History, Trainer, TrainState
+from digitnet.trainer import History, Trainer, TrainState
 
 BEST_PREFIX = "best."
 

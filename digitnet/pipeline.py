@@ -20,7 +20,7 @@ from digitnet.data.preprocess import one_hot, split_validation, take_first, to_i
 from digitnet.errors import DataError
 from digitnet.metrics import classification_report
 from digitnet.nn.model import Sequential
-from digitnet.train import Trainer, TrainEvent, TrainResult, TrainState
+from digitnet.trainer import Trainer, TrainEvent, TrainResult, TrainState
 
 STREAMS = ("init", "shuffle", "split", "augment")
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from digitnet.atomic import write_text_atomically
 from digitnet.errors import OutputError
-from digitnet.train import History
+from digitnet.trainer import History
 
 
 def write_training_artifacts(

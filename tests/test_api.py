@@ -1,4 +1,4 @@
-"""The Python API: train with a progress callback, evaluate, predict arrays and files, save, load."""
+"""The Python API: train with a progress callback, evaluate, predict arrays and files, save."""
 
 from __future__ import annotations
 

@@ -7,7 +7,7 @@ from typing import TextIO
 
 from tqdm import tqdm
 
-from digitnet.train import TrainEvent
+from digitnet.trainer import TrainEvent
 
 
 class ProgressPrinter:

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
+from digitnet.data.idx import read_file_bytes
 from digitnet.errors import DataError
 
 N_PIXELS = 784
@@ -56,15 +57,9 @@ def read_kaggle_csv(
 
 def _read_text(path: Path) -> str:
     try:
-        return path.read_text(encoding="utf-8-sig")
-    except FileNotFoundError:
-        raise DataError(f"{path}: no such file") from None
-    except IsADirectoryError:
-        raise DataError(f"{path}: is a folder, expected a CSV file") from None
+        return read_file_bytes(path).decode("utf-8-sig")
     except UnicodeDecodeError:
         raise DataError(f"{path}: not a text CSV file") from None
-    except OSError as err:
-        raise DataError(f"{path}: cannot read ({err.strerror or err})") from None
 
 
 def _parse_header(header: str, path: Path) -> bool:

@@ -202,18 +202,18 @@ def run(args: argparse.Namespace) -> int:
     stop.install()
     steps_per_epoch = -(-len(data.x_train) // (train_config.batch_size or len(data.x_train)))
     total = train_config.iterations or train_config.epochs * steps_per_epoch
-    progress = ProgressPrinter(
-        total,
-        steps_per_epoch=steps_per_epoch,
-        log_every=train_config.log_every,
-        quiet=args.quiet,
-    )
     if not args.quiet:
         print(
             f"training {preset_name}: {len(data.x_train)} images "
             f"({len(data.x_val)} held out for validation), {total} steps",
             file=sys.stderr,
         )
+    progress = ProgressPrinter(
+        total,
+        steps_per_epoch=steps_per_epoch,
+        log_every=train_config.log_every,
+        quiet=args.quiet,
+    )
     try:
         fitted = fit(
             model_config,

@@ -5,7 +5,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: setup run test test-fast browser lint format bench clean
+.PHONY: setup run test test-fast browser reference lint format bench clean
 
 setup: $(VENV)/.installed
 
@@ -18,11 +18,14 @@ $(VENV)/.installed: pyproject.toml
 run: setup
 	$(BIN)/digitnet train
 
-test: setup browser
+test: setup browser reference
 	$(BIN)/python -m pytest -q
 
 browser:
 	@bash scripts/install-browser.sh
+
+reference: setup
+	@bash scripts/install-torch-reference.sh $(BIN)/python
 
 test-fast: setup
 	$(BIN)/python -m pytest -q -m "not slow and not browser"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import signal
 import sys
@@ -124,8 +125,6 @@ def configs_from_args(args: argparse.Namespace) -> tuple[str, ModelConfig, Train
         dropout=args.dropout,
         label_smoothing=args.label_smoothing,
     )
-    iterations = args.iterations
-    epochs = args.epochs
     train = replace(
         preset.train,
         optimizer=args.optimizer,
@@ -133,7 +132,7 @@ def configs_from_args(args: argparse.Namespace) -> tuple[str, ModelConfig, Train
         momentum=args.momentum,
         weight_decay=args.weight_decay,
         batch_size=args.batch_size,
-        epochs=epochs,
+        epochs=args.epochs,
         schedule=args.schedule,
         warmup_steps=args.warmup_steps,
         clip_norm=args.clip_norm,
@@ -144,15 +143,10 @@ def configs_from_args(args: argparse.Namespace) -> tuple[str, ModelConfig, Train
         test_limit=args.test_limit,
         log_every=args.log_every,
     )
-    if iterations is not None or epochs is not None:  # an explicit budget replaces the preset's
-        train = replace(train, iterations=iterations) if iterations else _without_iterations(train)
+    if args.iterations is not None or args.epochs is not None:
+        # an explicit budget replaces the preset's: --epochs clears its iteration count
+        train = dataclasses.replace(train, iterations=args.iterations)
     return preset.name, model, train
-
-
-def _without_iterations(train: TrainConfig) -> TrainConfig:
-    import dataclasses
-
-    return dataclasses.replace(train, iterations=None)
 
 
 class StopFlag:

@@ -18,6 +18,7 @@ from digitnet.cli import (
     predict_cmd,
     presets_cmd,
     reproduce_cmd,
+    serve_cmd,
     show_cmd,
     train_cmd,
 )
@@ -32,6 +33,7 @@ COMMANDS = [
     show_cmd,
     plot_cmd,
     reproduce_cmd,
+    serve_cmd,
 ]
 
 

@@ -1,0 +1,272 @@
+"""The web app: a drawing page and a small JSON API around one trained network.
+
+    GET  /              the page (static/index.html; app.js and style.css under /static/)
+    POST /api/predict   JSON pixels (see schemas.py) or a multipart image upload (field "file")
+                        -> {"digit", "probabilities", "input28", "hidden"}
+    GET  /api/model     architecture, parameter count, preset, results, limits
+    GET  /healthz       {"status": "ok"}
+
+Every error is JSON {"error": "<one sentence>"} with a 4xx status: 400 malformed body, 404 no
+such route, 405 wrong method, 413 body over MAX_BODY_BYTES, 415 wrong content type, 422 a body
+that parses but cannot be used (wrong shape, values out of range, not an image, no ink).
+"""
+
+from __future__ import annotations
+
+import threading
+from http import HTTPStatus
+from pathlib import Path
+
+import numpy as np
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import FileResponse, JSONResponse
+from fastapi.staticfiles import StaticFiles
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import UploadFile
+from starlette.exceptions import HTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from digitnet import __version__
+from digitnet.build import layout_of
+from digitnet.errors import ImageError
+from digitnet.images import MIN_CONTRAST, canvas_to_mnist, decode_image_bytes, to_mnist
+from digitnet.nn.activations import ACTIVATIONS
+from digitnet.nn.model import Sequential
+from digitnet.web.schemas import MAX_SIDE, MIN_SIDE, SCALES, InputError, parse_predict_json
+
+MAX_BODY_BYTES = 5 * 1024 * 1024  # JSON bodies and uploads alike
+STATIC = Path(__file__).parent / "static"
+NO_INK = "no ink found: draw a digit"
+INK_CONVENTION = (
+    "pixels are ink intensity: 0 = background, `scale` (1 or 255) = full ink, i.e. white ink "
+    "on black like MNIST; upload any image file instead to have dark or light ink detected"
+)
+SECURITY_HEADERS = [
+    (b"x-content-type-options", b"nosniff"),
+    (b"referrer-policy", b"no-referrer"),
+    (
+        b"content-security-policy",
+        b"default-src 'self'; img-src 'self' data: blob:; object-src 'none'; "
+        b"frame-ancestors 'none'; base-uri 'none'; form-action 'self'",
+    ),
+]
+
+
+def create_app(model: Sequential, meta: dict) -> FastAPI:
+    """The ASGI app serving `model`; meta is the model file's JSON header (preset, results)."""
+    predictor = Predictor(model)
+    app = FastAPI(title="digitnet", version=__version__, docs_url=None, redoc_url=None)
+    app.openapi_url = None  # the generated docs page would load scripts from a CDN
+    app.add_middleware(BodyLimit, max_bytes=MAX_BODY_BYTES)
+    app.add_middleware(SecurityHeaders)
+    _add_error_handlers(app)
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+
+    @app.api_route("/", methods=["GET", "HEAD"], include_in_schema=False)
+    def index() -> FileResponse:
+        return FileResponse(STATIC / "index.html", headers={"cache-control": "no-cache"})
+
+    @app.get("/healthz")
+    def healthz() -> dict:
+        return {"status": "ok"}
+
+    @app.get("/api/model")
+    def model_info() -> dict:
+        return {
+            "digitnet_version": __version__,
+            "summary": repr(model),
+            "architecture": model.spec(),
+            "n_params": model.n_params,
+            "hidden_units": predictor.hidden_units,
+            "preset": meta.get("preset"),
+            "results": meta.get("results"),
+            "trained_with": meta.get("trained_with"),
+            "input": {
+                "convention": INK_CONVENTION,
+                "shapes": f"28x28, 784 flat, or H x W with sides {MIN_SIDE} to {MAX_SIDE}",
+                "scales": list(SCALES),
+                "max_body_bytes": MAX_BODY_BYTES,
+            },
+        }
+
+    @app.post("/api/predict")
+    async def predict(request: Request) -> JSONResponse:
+        content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+        if content_type == "application/json":
+            body = await request.body()
+            answer = await run_in_threadpool(predictor.predict_json, body)
+        elif content_type == "multipart/form-data":
+            async with request.form(max_files=1, max_fields=8) as form:
+                upload = form.get("file")
+                if not isinstance(upload, UploadFile):
+                    raise InputError('the upload needs an image file in the field "file"')
+                data = await upload.read()
+            answer = await run_in_threadpool(predictor.predict_upload, data)
+        else:
+            raise InputError(
+                "send application/json or multipart/form-data, "
+                f"not {content_type or 'a body without a content type'}",
+                415,
+            )
+        return JSONResponse(answer)
+
+    return app
+
+
+class Predictor:
+    """The model behind a lock, and a hidden layer's activations for the page.
+
+    Layers keep their last input for backward, so two forwards at once on one model would race
+    on that state: predictions take turns (a forward is ~0.1 ms; preprocessing runs outside).
+    """
+
+    def __init__(self, model: Sequential) -> None:
+        self.model = model
+        self.layout = layout_of(model)
+        self._activations = hidden_activations(model)
+        self._lock = threading.Lock()
+        self.hidden_units = self._hidden_units()
+
+    def predict_json(self, body: bytes) -> dict:
+        """A JSON body (see schemas.py) -> the answer dict; InputError for unusable input."""
+        request = parse_predict_json(body)
+        if not request.preprocess:
+            if request.ink.max() < MIN_CONTRAST:
+                raise InputError(NO_INK)
+            return self.predict28(request.ink)
+        try:
+            image28 = canvas_to_mnist(request.ink)
+        except ImageError as error:
+            blank = str(error).startswith("no ink found")
+            raise InputError(NO_INK if blank else str(error)) from None
+        return self.predict28(image28)
+
+    def predict_upload(self, data: bytes) -> dict:
+        """Image file contents -> the answer dict, preprocessed as `digitnet predict` does."""
+        try:
+            image28 = to_mnist(decode_image_bytes(data, name="upload"), ink="auto")
+        except ImageError as error:
+            message = str(error)
+            raise InputError(
+                message if message.startswith("upload") else f"upload: {message}"
+            ) from None
+        return self.predict28(image28)
+
+    def predict28(self, image28: np.ndarray) -> dict:
+        """{"digit", "probabilities" (10), "input28" (28x28), "hidden" (units or null)}."""
+        shape = (1, 1, 28, 28) if self.layout == "image" else (1, 784)
+        x = np.asarray(image28, dtype=self.model.dtype).reshape(shape)
+        hidden = None
+        with self._lock:
+            for index, layer in enumerate(self.model.layers):
+                x = layer.forward(x, training=False)
+                if hidden is None and index in self._activations and x.ndim == 2:
+                    hidden = x[0].astype(np.float64)  # a copy: later layers may reuse x
+            probabilities = self.model.loss.probabilities(x)[0].astype(np.float64)
+        return {
+            "digit": int(probabilities.argmax()),
+            "probabilities": np.round(probabilities, 6).tolist(),
+            "input28": np.round(np.asarray(image28, dtype=np.float64), 3).tolist(),
+            "hidden": None if hidden is None else np.round(hidden, 4).tolist(),
+        }
+
+    def _hidden_units(self) -> int | None:
+        """How many activations "hidden" holds (None when the model has no such layer)."""
+        blank = self.predict28(np.zeros((28, 28), dtype=np.float32))
+        return None if blank["hidden"] is None else len(blank["hidden"])
+
+
+def hidden_activations(model: Sequential) -> set[int]:
+    """Indices of the activation layers before the output; the page shows the first one whose
+    output is a vector (the first fully connected hidden layer, also in a CNN)."""
+    activations = tuple(ACTIVATIONS.values())
+    return {i for i, layer in enumerate(model.layers[:-1]) if isinstance(layer, activations)}
+
+
+class BodyTooLarge(Exception):
+    """The client sent more than MAX_BODY_BYTES (counted while reading)."""
+
+
+class BodyLimit:
+    """ASGI middleware: 413 for a Content-Length over max_bytes, or once more bytes arrive."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app, self.max_bytes = app, max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        length = dict(scope["headers"]).get(b"content-length", b"")
+        if length.isdigit() and int(length) > self.max_bytes:
+            await too_large_response(self.max_bytes)(scope, receive, send)
+            return
+        received = 0
+
+        async def counting_receive() -> Message:
+            nonlocal received
+            message = await receive()
+            received += len(message.get("body", b""))
+            if received > self.max_bytes:  # a lying or absent Content-Length
+                raise BodyTooLarge
+            return message
+
+        await self.app(scope, counting_receive, send)
+
+
+def too_large_response(max_bytes: int) -> JSONResponse:
+    megabytes = max_bytes / (1024 * 1024)
+    return JSONResponse(
+        {"error": f"the request body is over the {megabytes:g} MB limit ({max_bytes} bytes)"},
+        status_code=413,
+    )
+
+
+class SecurityHeaders:
+    """ASGI middleware: every response forbids content sniffing and loading from elsewhere."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message["headers"] = [*message.get("headers", []), *SECURITY_HEADERS]
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers if scope["type"] == "http" else send)
+
+
+def _add_error_handlers(app: FastAPI) -> None:
+    """Every error as {"error": "<one sentence>"}, never a stack trace."""
+
+    @app.exception_handler(InputError)
+    def input_error(request: Request, error: InputError) -> JSONResponse:
+        return JSONResponse({"error": str(error)}, status_code=error.status)
+
+    @app.exception_handler(BodyTooLarge)
+    def body_too_large(request: Request, error: BodyTooLarge) -> JSONResponse:
+        return too_large_response(MAX_BODY_BYTES)
+
+    @app.exception_handler(HTTPException)
+    def http_error(request: Request, error: HTTPException) -> JSONResponse:
+        where = f"{request.method} {request.url.path}"
+        messages = {404: f"no such page or route: {where}", 405: f"method not allowed: {where}"}
+        detail = error.detail if isinstance(error.detail, str) else None
+        message = messages.get(error.status_code) or detail or HTTPStatus(error.status_code).phrase
+        return JSONResponse(
+            {"error": message}, status_code=error.status_code, headers=error.headers
+        )
+
+    @app.exception_handler(RequestValidationError)
+    def validation_error(request: Request, error: RequestValidationError) -> JSONResponse:
+        problems = error.errors()
+        first = problems[0] if problems else {}
+        place = ".".join(str(part) for part in first.get("loc", ()))
+        message = f"{place}: {first.get('msg', 'invalid')}" if place else "invalid request"
+        return JSONResponse({"error": message}, status_code=422)
+
+    @app.exception_handler(Exception)
+    def unexpected_error(request: Request, error: Exception) -> JSONResponse:
+        return JSONResponse({"error": "internal error: the server could not answer"}, 500)

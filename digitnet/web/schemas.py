@@ -1,0 +1,121 @@
+"""What POST /api/predict accepts as JSON, checked value by value before any NumPy runs.
+
+Body: {"pixels": [...], "scale": 1 | 255, "preprocess": true | false}
+    pixels      ink intensity, 0 = background, `scale` = full ink (white ink on black, like
+                MNIST): 28x28 nested lists, a flat list of 784 numbers (read as 28x28), or a
+                raw canvas of H x W nested lists with MIN_SIDE <= H, W <= MAX_SIDE
+    scale       what full ink is: 1 (floats in [0, 1], the default) or 255 (bytes)
+    preprocess  default true: crop to the ink, fit 20x20, centre by mass (as `digitnet
+                predict`); false: a 28x28 already in MNIST form, used as is
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+import numpy as np
+
+SIDE = 28
+MIN_SIDE, MAX_SIDE = 8, 1024
+SCALES = (1, 255)
+FIELDS = ("pixels", "scale", "preprocess")
+NUMBER_TYPES = (int, float)  # exact types: JSON true/false are bools, not pixel values
+
+
+class InputError(ValueError):
+    """The request cannot be used; `status` is the HTTP status to answer with."""
+
+    def __init__(self, message: str, status: int = 422) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+@dataclass(frozen=True)
+class PixelRequest:
+    """A validated request: ink intensity (H, W) float64 in [0, 1], and whether to preprocess."""
+
+    ink: np.ndarray
+    preprocess: bool
+
+
+def parse_predict_json(body: bytes) -> PixelRequest:
+    """The JSON body of POST /api/predict as a PixelRequest; InputError says what is wrong."""
+    try:
+        payload = json.loads(body, parse_constant=_refuse_constant)
+    except RecursionError:
+        raise InputError("the JSON is nested too deeply", 400) from None
+    except InputError:
+        raise
+    except ValueError as error:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
+        raise InputError(f"the body is not valid JSON ({error})", 400) from None
+    if not isinstance(payload, dict):
+        raise InputError('the body must be a JSON object like {"pixels": [...]}')
+    unknown = sorted(set(payload) - set(FIELDS))
+    if unknown:
+        raise InputError(f"unknown field {unknown[0]!r}: expected pixels, scale, preprocess")
+    if "pixels" not in payload:
+        raise InputError('missing field "pixels": the image as nested lists of numbers')
+    scale = payload.get("scale", 1)
+    if type(scale) not in NUMBER_TYPES or scale not in SCALES:
+        raise InputError(f"scale must be 1 or 255, got {_describe(scale)}")
+    preprocess = payload.get("preprocess", True)
+    if not isinstance(preprocess, bool):
+        raise InputError(f"preprocess must be true or false, got {_describe(preprocess)}")
+    ink = pixel_array(payload["pixels"], scale)
+    if not preprocess and ink.shape != (SIDE, SIDE):
+        raise InputError(f"preprocess false needs a 28x28 image, got {ink.shape[0]}x{ink.shape[1]}")
+    return PixelRequest(ink, preprocess)
+
+
+def _refuse_constant(name: str) -> float:
+    """json.loads hook: Python accepts NaN and Infinity tokens, standard JSON does not."""
+    raise InputError(f"pixels must be finite numbers; {name} is not allowed")
+
+
+def pixel_array(pixels: object, scale: int) -> np.ndarray:
+    """Nested lists (H, W) or a flat list of 784 numbers in [0, scale] -> float64 in [0, 1]."""
+    if not isinstance(pixels, list) or not pixels:
+        raise InputError("pixels must be a non-empty list (28x28, 784 numbers or H x W rows)")
+    if all(isinstance(row, list) for row in pixels):
+        rows = pixels
+    elif any(isinstance(row, list) for row in pixels):
+        raise InputError("pixels mixes rows (lists) and numbers; send rows of numbers")
+    elif len(pixels) == SIDE * SIDE:
+        rows = [pixels[i : i + SIDE] for i in range(0, len(pixels), SIDE)]
+    else:
+        raise InputError(f"a flat pixels list must hold 784 numbers (28x28), got {len(pixels)}")
+    height, width = len(rows), len(rows[0])
+    if not (MIN_SIDE <= height <= MAX_SIDE and MIN_SIDE <= width <= MAX_SIDE):
+        raise InputError(
+            f"the image is {height}x{width}; each side must be {MIN_SIDE} to {MAX_SIDE} pixels"
+        )
+    for index, row in enumerate(rows):
+        if len(row) != width:
+            raise InputError(
+                f"pixels rows differ in length: row 0 has {width}, row {index} has {len(row)}"
+            )
+        if not {type(value) for value in row} <= set(NUMBER_TYPES):
+            bad = next(value for value in row if type(value) not in NUMBER_TYPES)
+            raise InputError(f"pixels must be numbers, row {index} holds {_describe(bad)}")
+    try:
+        values = np.array(rows, dtype=np.float64)
+    except OverflowError:
+        raise InputError("pixels hold a number too large to use") from None
+    if not np.isfinite(values).all():
+        raise InputError("pixels must be finite numbers (no NaN or infinity)")
+    low, high = values.min(), values.max()
+    if low < 0 or high > scale:
+        found = low if low < 0 else high
+        raise InputError(f"pixel values must be in [0, {scale}] for scale {scale}, found {found:g}")
+    return values / scale
+
+
+def _describe(value: object) -> str:
+    """A JSON value in a few words, for error messages (never the value itself: it may be huge)."""
+    if isinstance(value, bool) or value is None:
+        return json.dumps(value)
+    if isinstance(value, (int, float)):
+        return f"{value:g}" if isinstance(value, float) else str(value)[:20]
+    kinds = {str: "a string", list: "a list", dict: "an object"}
+    return kinds.get(type(value), type(value).__name__)

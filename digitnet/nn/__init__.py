@@ -1,4 +1,5 @@
-"""The neural-network engine: layers, activations, losses, initialisers, optimizers, schedules."""
+"""The neural-network engine: layers (dense, convolutional, normalisation), activations,
+losses, initialisers, optimizers, schedules, and the MLP and CNN builders."""
 
 from __future__ import annotations
 
@@ -12,10 +13,13 @@ from digitnet.nn.activations import (
     activation_from_name,
     softmax,
 )
+from digitnet.nn.cnn import build_cnn
+from digitnet.nn.conv import Conv2D, Flatten, MaxPool2D
 from digitnet.nn.init import INITIALIZERS, initialize
 from digitnet.nn.layers import LAYER_TYPES, Dense, Dropout, Layer, layer_from_spec, register_layer
 from digitnet.nn.losses import LOSSES, Loss, MeanSquaredError, SoftmaxCrossEntropy, loss_from_name
 from digitnet.nn.model import Sequential, build_mlp
+from digitnet.nn.norm import BatchNorm
 from digitnet.nn.optim import (
     OPTIMIZERS,
     SGD,
@@ -46,11 +50,15 @@ __all__ = [
     "SGD",
     "Adam",
     "AdamW",
+    "BatchNorm",
+    "Conv2D",
     "Dense",
     "Dropout",
+    "Flatten",
     "Layer",
     "LeakyReLU",
     "Loss",
+    "MaxPool2D",
     "MeanSquaredError",
     "Optimizer",
     "ReLU",
@@ -61,6 +69,7 @@ __all__ = [
     "SoftmaxCrossEntropy",
     "Tanh",
     "activation_from_name",
+    "build_cnn",
     "build_mlp",
     "clip_grad_norm",
     "constant",

@@ -28,7 +28,8 @@ class Layer:
     """Base layer: parameter-free unless a subclass fills `params` and `grads`.
 
     `params` and `grads` have the same keys and shapes; backward overwrites `grads` in place,
-    so an optimizer holding these arrays always sees the latest gradient.
+    so an optimizer holding these arrays always sees the latest gradient. `buffers` holds
+    state that is saved with the model but not trained (BatchNorm's running statistics).
     """
 
     decayed: ClassVar[frozenset[str]] = frozenset()  # param names weight decay applies to
@@ -36,12 +37,18 @@ class Layer:
     def __init__(self) -> None:
         self.params: dict[str, np.ndarray] = {}
         self.grads: dict[str, np.ndarray] = {}
+        self.buffers: dict[str, np.ndarray] = {}
 
     def forward(self, x: np.ndarray, *, training: bool = False) -> np.ndarray:
         raise NotImplementedError
 
-    def backward(self, grad_out: np.ndarray) -> np.ndarray:
-        """Return dLoss/dx for the last forward (and overwrite self.grads)."""
+    def backward(self, grad_out: np.ndarray, *, need_input_grad: bool = True) -> np.ndarray | None:
+        """Overwrite self.grads for the last forward; return dLoss/dx.
+
+        Parametric layers accept need_input_grad=False and then return None without computing
+        dLoss/dx (Sequential uses it for the first layer while training, where no one reads it);
+        parameter-free layers are never asked to skip it and may take grad_out alone.
+        """
         raise NotImplementedError
 
     def spec(self) -> dict:
@@ -111,11 +118,12 @@ class Dense(Layer):
         z += self.params["b"]  # in place: no second (batch, fan_out) array
         return z
 
-    def backward(self, grad_z: np.ndarray) -> np.ndarray:
-        """Overwrite grads["W"] = x.T @ grad_z, grads["b"] = sum of grad_z rows; return dLoss/dx."""
+    def backward(self, grad_z: np.ndarray, *, need_input_grad: bool = True) -> np.ndarray | None:
+        """Overwrite grads["W"] = x.T @ grad_z, grads["b"] = sum of grad_z rows; return dLoss/dx
+        (None when need_input_grad is False: skips the (batch, fan_in) product)."""
         np.matmul(self._x.T, grad_z, out=self.grads["W"])  # the arrays the optimizer holds
         np.sum(grad_z, axis=0, out=self.grads["b"])
-        return grad_z @ self.params["W"].T
+        return grad_z @ self.params["W"].T if need_input_grad else None
 
     def spec(self) -> dict:
         return {"type": "Dense", "fan_in": self.fan_in, "fan_out": self.fan_out, "init": self.init}

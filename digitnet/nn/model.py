@@ -54,11 +54,23 @@ class Sequential:
             x = layer.forward(x, training=training)
         return x
 
-    def backward(self, grad_out: np.ndarray) -> np.ndarray:
-        """Back-propagate dLoss/doutput through every layer (filling grads); return dLoss/dx."""
-        for layer in reversed(self.layers):
+    def backward(self, grad_out: np.ndarray, *, need_input_grad: bool = True) -> np.ndarray | None:
+        """Back-propagate dLoss/doutput through every layer (filling grads); return dLoss/dx.
+
+        need_input_grad=False (training): stop at the first layer with parameters, asking it
+        not to compute its input gradient, and return None.
+        """
+        if need_input_grad:
+            for layer in reversed(self.layers):
+                grad_out = layer.backward(grad_out)
+            return grad_out
+        # nothing reads the gradients below the first layer with parameters
+        first = next((i for i, layer in enumerate(self.layers) if layer.params), None)
+        if first is None:
+            return None
+        for layer in reversed(self.layers[first + 1 :]):
             grad_out = layer.backward(grad_out)
-        return grad_out
+        return self.layers[first].backward(grad_out, need_input_grad=False)
 
     def predict_proba(self, x: np.ndarray, *, batch_size: int = 4096) -> np.ndarray:
         """(n, classes) class probabilities at inference (no dropout), in chunks of batch_size."""
@@ -95,7 +107,7 @@ class Sequential:
         """
         output = self.forward(x, training=True)
         value, grad_out = self.loss.value_and_gradient(output, y_onehot)
-        self.backward(grad_out)
+        self.backward(grad_out, need_input_grad=False)
         if clip_norm is not None:
             clip_grad_norm(self.named_params(), clip_norm)
         optimizer.step()
@@ -128,25 +140,45 @@ class Sequential:
 
         Raises ModelFileError naming the key for a missing, unexpected or wrongly shaped entry.
         """
-        slots = self.named_params()
-        names = {slot.name for slot in slots}
-        for slot in slots:
-            if slot.name not in weights:
-                raise ModelFileError(f"weights: missing {slot.name!r}")
-            if np.shape(weights[slot.name]) != slot.param.shape:
-                raise ModelFileError(
-                    f"weights {slot.name!r}: expected shape {slot.param.shape}, "
-                    f"found {np.shape(weights[slot.name])}"
-                )
-        for name in weights:
-            if name not in names:
-                raise ModelFileError(f"weights: unexpected {name!r}")
-        for slot in slots:
-            slot.param[...] = weights[slot.name]  # in place: optimizer slots stay valid
+        _copy_into("weights", {slot.name: slot.param for slot in self.named_params()}, weights)
+
+    def named_buffers(self) -> dict[str, np.ndarray]:
+        """The layers' buffers by "<layer index>.<buffer>" name ("1.running_mean"): the arrays
+        themselves, in layer order; same every call."""
+        return {
+            f"{i}.{name}": buffer
+            for i, layer in enumerate(self.layers)
+            for name, buffer in layer.buffers.items()
+        }
+
+    def get_buffers(self) -> dict[str, np.ndarray]:
+        """Copies of every buffer (untrained state such as running statistics) by name."""
+        return {name: buffer.copy() for name, buffer in self.named_buffers().items()}
+
+    def set_buffers(self, buffers: dict[str, np.ndarray]) -> None:
+        """Copy buffers into the existing arrays, all or nothing; ModelFileError as set_weights."""
+        _copy_into("buffers", self.named_buffers(), buffers)
 
     def __repr__(self) -> str:
         layers = ", ".join(repr(layer) for layer in self.layers)
         return f"Sequential({layers}, loss={self.loss!r}, params={self.n_params:,})"
+
+
+def _copy_into(kind: str, targets: dict[str, np.ndarray], given: dict[str, np.ndarray]) -> None:
+    """Copy given[name] into each targets[name] in place (optimizer slots stay valid), after
+    checking every name and shape: ModelFileError naming the first bad key, nothing copied."""
+    for name, target in targets.items():
+        if name not in given:
+            raise ModelFileError(f"{kind}: missing {name!r}")
+        if np.shape(given[name]) != target.shape:
+            raise ModelFileError(
+                f"{kind} {name!r}: expected shape {target.shape}, found {np.shape(given[name])}"
+            )
+    for name in given:
+        if name not in targets:
+            raise ModelFileError(f"{kind}: unexpected {name!r}")
+    for name, target in targets.items():
+        target[...] = given[name]
 
 
 def build_mlp(

@@ -167,3 +167,11 @@ class Augmentation:
 
     def __call__(self, x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         return augment_batch(x, rng, **asdict(self))
+
+
+AUGMENTATIONS: dict[str, Augmentation] = {
+    "shift": Augmentation(max_shift=2.0, max_rotation=0.0, max_scale=0.0),
+    "affine": Augmentation(max_shift=2.0, max_rotation=12.0, max_scale=0.1),
+    # Simard et al. (2003): elastic distortions with sigma 4 and a strength of about 34
+    "elastic": Augmentation(max_shift=2.0, max_rotation=10.0, max_scale=0.1, elastic_alpha=34.0),
+}

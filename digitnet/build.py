@@ -6,6 +6,7 @@ import numpy as np
 
 from digitnet.config import ModelConfig
 from digitnet.errors import ConfigError
+from digitnet.nn.cnn import build_cnn
 from digitnet.nn.model import Sequential, build_mlp
 
 N_INPUTS = 784
@@ -28,7 +29,20 @@ def build_model(
             dtype=dtype,
             loss_kwargs=loss_kwargs,
         )
-    raise ConfigError(f"model kind {config.kind!r} is not available in this version")
+    if config.kind == "cnn":
+        return build_cnn(
+            config.conv_channels,
+            config.hidden,
+            kernel_size=config.kernel_size,
+            pool_every=config.pool_every,
+            padding=config.padding,
+            batch_norm=config.batch_norm,
+            dropout=config.dropout,
+            rng=rng,
+            dtype=dtype,
+            loss_kwargs=loss_kwargs,
+        )
+    raise ConfigError(f"unknown model kind {config.kind!r}")
 
 
 def input_layout(config: ModelConfig) -> str:
@@ -39,4 +53,4 @@ def input_layout(config: ModelConfig) -> str:
 def layout_of(model: Sequential) -> str:
     """The input layout a built (or loaded) network expects, from its first layer."""
     first = model.layers[0].spec()["type"] if model.layers else "Dense"
-    return "image" if first in ("Conv2D", "BatchNorm2D") else "flat"
+    return "image" if first == "Conv2D" else "flat"

@@ -10,6 +10,7 @@ from digitnet.errors import ConfigError
 ACTIVATIONS = ("sigmoid", "tanh", "relu", "leaky_relu")
 OUTPUTS = ("softmax", "sigmoid")
 OPTIMIZERS = ("sgd", "momentum", "nesterov", "adam", "adamw")
+AUGMENTATIONS = ("none", "shift", "affine", "elastic")
 
 
 @dataclass(frozen=True)
@@ -18,7 +19,8 @@ class ModelConfig:
 
     kind "mlp": Dense layers of `hidden` sizes with `activation`, then 10 outputs. output
     "softmax" trains with cross-entropy on the logits; "sigmoid" ends in a sigmoid layer and
-    trains with the quadratic cost (seed 000). kind "cnn": see digitnet.build.
+    trains with the quadratic cost (seed 000). kind "cnn": convolutions of `conv_channels`
+    (see digitnet.nn.cnn.build_cnn), then ReLU Dense layers of `hidden` sizes, then 10 logits.
     """
 
     kind: str = "mlp"
@@ -28,7 +30,11 @@ class ModelConfig:
     init: str = "he_normal"
     dropout: float = 0.0
     label_smoothing: float = 0.0
-    conv_channels: tuple[int, ...] = ()  # kind "cnn" only: channels of each conv block
+    conv_channels: tuple[int, ...] = ()  # kind "cnn": channels of each convolution
+    kernel_size: int = 3  # kind "cnn": odd side of the square kernels
+    pool_every: int = 2  # kind "cnn": a 2x2 max-pool after this many convolutions
+    padding: str = "same"  # kind "cnn": "same" keeps the side through a conv, "valid" shrinks it
+    batch_norm: bool = True  # kind "cnn": BatchNorm after each convolution
 
     def __post_init__(self) -> None:
         if self.kind not in ("mlp", "cnn"):
@@ -43,6 +49,8 @@ class ModelConfig:
             raise ConfigError(f"unknown output {self.output!r}: one of {', '.join(OUTPUTS)}")
         if not 0.0 <= self.dropout < 1.0:
             raise ConfigError(f"dropout must be in [0, 1), got {self.dropout}")
+        if self.kind == "cnn" and not self.conv_channels:
+            raise ConfigError("a cnn needs conv_channels, e.g. (32, 64)")
         if not 0.0 <= self.label_smoothing < 1.0:
             raise ConfigError(f"label smoothing must be in [0, 1), got {self.label_smoothing}")
 
@@ -70,9 +78,13 @@ class TrainConfig:
     train_limit: int | None = None
     test_limit: int | None = None
     log_every: int = 100
-    augment: bool = False
+    augment: str = "none"  # "none", "affine" (shift, rotation, scale) or "elastic" (and more)
 
     def __post_init__(self) -> None:
+        if self.augment not in AUGMENTATIONS:
+            raise ConfigError(
+                f"unknown augmentation {self.augment!r}: one of {', '.join(AUGMENTATIONS)}"
+            )
         if self.optimizer not in OPTIMIZERS:
             raise ConfigError(
                 f"unknown optimizer {self.optimizer!r}: one of {', '.join(OPTIMIZERS)}"

@@ -4,6 +4,7 @@ Layout (documented in docs/model-format.md):
     meta            0-d unicode array: JSON with format, format_version, architecture, settings,
                     dataset, results, digitnet version
     param/<name>    the weights, e.g. param/0.W (784, 256) float32, param/0.b (256,)
+    buffer/<name>   non-trained state, e.g. BatchNorm's buffer/1.running_mean
     optim/<key>     optimiser state (checkpoints only)
     extra/<key>     other arrays a checkpoint needs (best weights so far, ...)
 
@@ -28,7 +29,7 @@ from digitnet.nn.model import Sequential
 
 FORMAT_NAME = "digitnet-model"
 FORMAT_VERSION = 1
-GROUPS = ("param/", "optim/", "extra/")
+GROUPS = ("param/", "buffer/", "optim/", "extra/")
 
 
 @dataclass
@@ -62,6 +63,7 @@ def save_model(
     }
     arrays: dict[str, np.ndarray] = {"meta": np.array(json.dumps(header))}
     arrays.update({f"param/{k}": v for k, v in model.get_weights().items()})
+    arrays.update({f"buffer/{k}": v for k, v in model.get_buffers().items()})
     arrays.update({f"optim/{k}": np.asarray(v) for k, v in (optim or {}).items()})
     arrays.update({f"extra/{k}": np.asarray(v) for k, v in (extra or {}).items()})
     path = Path(path)
@@ -88,8 +90,13 @@ def load_model(path: str | os.PathLike[str], *, dtype: type = np.float32) -> Mod
             raise ModelFileError(f"{path}: weight {name} has dtype {value.dtype}, expected floats")
         if not np.all(np.isfinite(value)):
             raise ModelFileError(f"{path}: weight {name} holds NaN or infinite values")
+    buffers = {k.removeprefix("buffer/"): v for k, v in arrays.items() if k.startswith("buffer/")}
+    for name, value in buffers.items():
+        if not np.issubdtype(value.dtype, np.floating) or not np.all(np.isfinite(value)):
+            raise ModelFileError(f"{path}: buffer {name} is not finite floats")
     try:
         model.set_weights(params)
+        model.set_buffers(buffers)
     except ModelFileError as err:
         raise ModelFileError(f"{path}: {err}") from None
     optim = {k.removeprefix("optim/"): v for k, v in arrays.items() if k.startswith("optim/")}

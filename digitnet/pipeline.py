@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from digitnet import __version__
+from digitnet.augment import AUGMENTATIONS
 from digitnet.build import build_model, input_layout
 from digitnet.config import ModelConfig, TrainConfig, to_dict
 from digitnet.data.datasets import Dataset
@@ -138,6 +139,9 @@ def fit(
         val=(data.x_val, data.labels_val) if len(data.x_val) else None,
     )
     trainer.streams = streams
+    if train_config.augment != "none":
+        distortion = AUGMENTATIONS[train_config.augment]
+        trainer.augment = lambda x_batch: distortion(x_batch, streams["augment"])
     if optimizer_state:
         trainer.optimizer.load_state_dict(optimizer_state)
     started = time.perf_counter()

@@ -27,10 +27,15 @@ class Preset:
     @property
     def architecture(self) -> str:
         """e.g. "784-16-16-10 sigmoid" """
-        sizes = "-".join(str(s) for s in (784, *self.model.hidden, 10))
-        if self.model.kind == "cnn":
-            return f"conv {'-'.join(map(str, self.model.conv_channels))}, dense {sizes}"
-        return f"{sizes} {self.model.activation}"
+        model = self.model
+        if model.kind == "cnn":
+            k = model.kernel_size
+            dense = "-".join(str(s) for s in (*model.hidden, 10))
+            channels = "-".join(map(str, model.conv_channels))
+            pooling = f"{model.padding} padding, pool every {model.pool_every}"
+            return f"CNN {k}x{k} conv {channels} ({pooling}), dense {dense}"
+        sizes = "-".join(str(s) for s in (784, *model.hidden, 10))
+        return f"{sizes} {model.activation}"
 
 
 _FULL_BATCH_GD = dict(optimizer="sgd", batch_size=0, validation=0, log_every=50)
@@ -122,6 +127,71 @@ PRESETS: dict[str, Preset] = {
                 warmup_steps=500,
             ),
             targets={"test_accuracy": 0.987},
+        ),
+        Preset(
+            "mlp-augment",
+            "784-1024-1024-10 ReLU, dropout, elastic distortions (LeCun's table: 0.7% error)",
+            ModelConfig(hidden=(1024, 1024), activation="relu", dropout=0.2, label_smoothing=0.05),
+            TrainConfig(
+                optimizer="adamw",
+                learning_rate=1e-3,
+                weight_decay=0.01,
+                batch_size=128,
+                epochs=50,
+                schedule="cosine",
+                warmup_steps=500,
+                augment="elastic",
+            ),
+            targets={"test_accuracy": 0.99},
+        ),
+        Preset(
+            "cnn",
+            "LeNet-like: conv 5x5 32 - pool - conv 5x5 64 - pool - dense 128, BatchNorm, shifts",
+            ModelConfig(
+                kind="cnn",
+                conv_channels=(32, 64),
+                kernel_size=5,
+                pool_every=1,
+                padding="valid",
+                hidden=(128,),
+                activation="relu",
+                init="he_normal",
+            ),
+            TrainConfig(
+                optimizer="adam",
+                learning_rate=2e-3,
+                batch_size=128,
+                epochs=9,
+                schedule="cosine",
+                warmup_steps=200,
+                augment="shift",
+            ),
+            targets={"test_accuracy": 0.993},
+        ),
+        Preset(
+            "cnn-best",
+            "conv 3x3 32-32 - pool - 64-64 - pool - dense 256, BatchNorm, dropout, elastic",
+            ModelConfig(
+                kind="cnn",
+                conv_channels=(32, 32, 64, 64),
+                kernel_size=3,
+                pool_every=2,
+                hidden=(256,),
+                activation="relu",
+                dropout=0.3,
+                label_smoothing=0.05,
+            ),
+            TrainConfig(
+                optimizer="adamw",
+                learning_rate=2e-3,
+                weight_decay=0.01,
+                batch_size=128,
+                epochs=15,
+                schedule="cosine",
+                warmup_steps=300,
+                augment="elastic",
+            ),
+            targets={"test_accuracy": 0.995},
         ),
     ]
 }

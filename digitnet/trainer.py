@@ -47,7 +47,7 @@ class TrainState:
     best_val_loss: float = math.inf
     best_epoch: int = 0
     epochs_without_improvement: int = 0
-    best_weights: dict[str, np.ndarray] | None = None  # weights of best_epoch (early stopping)
+    best_weights: dict[str, np.ndarray] | None = None  # weights+buffers of best_epoch
     history: History = field(default_factory=History)
 
 
@@ -130,7 +130,7 @@ class Trainer:
         state = state or TrainState()
         notify = on_event or (lambda event: None)
         stop_requested = should_stop or (lambda: False)
-        good_weights = self.model.get_weights()
+        good_weights = self.model.get_state()
         good_step = state.step
         while state.step < self.total_steps:
             if state.position == 0:
@@ -150,7 +150,7 @@ class Trainer:
                         x_batch, y_batch, self.optimizer, clip_norm=self.config.clip_norm
                     )
                 if not math.isfinite(loss):
-                    self.model.set_weights(good_weights)
+                    self.model.set_state(good_weights)
                     message = (
                         f"the cost became {loss} at step {state.step + 1}: training diverged; "
                         f"kept the weights of step {good_step}. Try a lower learning rate "
@@ -163,7 +163,7 @@ class Trainer:
                 epoch_losses.append(loss)
                 notify(TrainEvent("step", state.step, self.total_steps, state.epoch, loss))
                 if state.step % self.config.log_every == 0:
-                    good_weights, good_step = self.model.get_weights(), state.step
+                    good_weights, good_step = self.model.get_state(), state.step
                     recent = float(np.mean(state.history.step_losses[-self.config.log_every :]))
                     notify(TrainEvent("log", state.step, self.total_steps, state.epoch, recent))
                 if state.step >= self.total_steps:
@@ -172,7 +172,7 @@ class Trainer:
                 state.epoch += 1
                 state.position = 0
                 record = self._end_epoch(state, epoch_losses, time.perf_counter() - epoch_start)
-                good_weights, good_step = self.model.get_weights(), state.step
+                good_weights, good_step = self.model.get_state(), state.step
                 loss = record["train_loss"]
                 notify(TrainEvent("epoch", state.step, self.total_steps, state.epoch, loss, record))
                 if self._patience_exhausted(state):
@@ -184,7 +184,7 @@ class Trainer:
     def _restore_best(self, state: TrainState) -> None:
         """With early stopping on, finish with the weights of the best validation epoch."""
         if self.config.patience is not None and state.best_weights is not None:
-            self.model.set_weights(state.best_weights)
+            self.model.set_state(state.best_weights)
 
     def _batch(self, order: np.ndarray | None, positions: slice) -> tuple[np.ndarray, np.ndarray]:
         if self.full_batch:
@@ -225,7 +225,7 @@ class Trainer:
         if val_loss < state.best_val_loss:
             state.best_val_loss, state.best_epoch = val_loss, state.epoch
             state.epochs_without_improvement = 0
-            state.best_weights = self.model.get_weights()
+            state.best_weights = self.model.get_state()
             return False
         state.epochs_without_improvement += 1
         return state.epochs_without_improvement >= self.config.patience

@@ -27,7 +27,8 @@ def _budget(preset) -> str:
     data = (
         f", first {train.train_limit} train / {train.test_limit} test" if train.train_limit else ""
     )
-    return f"{train.optimizer} lr {train.learning_rate:g}, {batch}, {steps}{data}"
+    augment = f", {train.augment} augmentation" if train.augment != "none" else ""
+    return f"{train.optimizer} lr {train.learning_rate:g}, {batch}, {steps}{data}{augment}"
 
 
 def run(args: argparse.Namespace) -> int:

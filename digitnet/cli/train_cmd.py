@@ -52,6 +52,13 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     net.add_argument(
         "--init", help="weight initialiser (uniform, scaled_normal, xavier_normal, he_normal, ...)"
     )
+    net.add_argument(
+        "--conv",
+        type=_sizes,
+        metavar="C,C,...",
+        help="convolution channels for a CNN preset, e.g. 32,64",
+    )
+    net.add_argument("--kernel-size", type=int, help="CNN kernel side (odd)")
     net.add_argument("--dropout", type=float, help="dropout rate after each hidden layer")
     net.add_argument("--label-smoothing", type=float)
     opt = parser.add_argument_group("training overrides")
@@ -67,6 +74,11 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     )
     opt.add_argument("--schedule", choices=["constant", "step", "exponential", "cosine"])
     opt.add_argument("--warmup", type=int, dest="warmup_steps", help="linear warm-up steps")
+    opt.add_argument(
+        "--augment",
+        choices=["none", "shift", "affine", "elastic"],
+        help="distort training images: shifts, + rotation/scale, + elastic",
+    )
     opt.add_argument("--clip-norm", type=float, help="clip the gradient's global norm to this")
     opt.add_argument("--validation", type=int, help="training images held out for validation")
     opt.add_argument(
@@ -110,6 +122,8 @@ def _sizes(text: str) -> tuple[int, ...]:
 def configs_from_args(args: argparse.Namespace) -> tuple[str, ModelConfig, TrainConfig]:
     """The preset's settings with the command line's overrides applied."""
     preset = get_preset(args.preset)
+    if preset.model.kind != "cnn" and (args.conv or args.kernel_size):
+        raise ConfigError("--conv and --kernel-size need a CNN preset (--preset cnn or cnn-best)")
     output = args.output
     if args.loss is not None:
         implied = "softmax" if args.loss == "cross_entropy" else "sigmoid"
@@ -124,6 +138,8 @@ def configs_from_args(args: argparse.Namespace) -> tuple[str, ModelConfig, Train
         init=args.init,
         dropout=args.dropout,
         label_smoothing=args.label_smoothing,
+        conv_channels=args.conv,
+        kernel_size=args.kernel_size,
     )
     train = replace(
         preset.train,
@@ -136,6 +152,7 @@ def configs_from_args(args: argparse.Namespace) -> tuple[str, ModelConfig, Train
         schedule=args.schedule,
         warmup_steps=args.warmup_steps,
         clip_norm=args.clip_norm,
+        augment=args.augment,
         validation=args.validation,
         patience=args.patience,
         seed=args.seed,

@@ -28,6 +28,8 @@ def build_cnn(
     dense: Sequence[int],
     *,
     kernel_size: int = 3,
+    pool_every: int = 2,
+    padding: str = "same",
     batch_norm: bool = True,
     dropout: float = 0.0,
     rng: np.random.Generator,
@@ -38,9 +40,10 @@ def build_cnn(
 
     Scheme, e.g. conv_channels (32, 32, 64, 64), dense (128,):
         for each c in conv_channels:
-            Conv2D(previous, c, kernel_size, padding=kernel_size // 2) → BatchNorm(c) → ReLU
+            Conv2D(previous, c, kernel_size, padding=kernel_size // 2 for "same", 0 for "valid")
+            → BatchNorm(c) → ReLU
             (without batch_norm: Conv2D → ReLU)
-            after every second conv, and after a last unpaired one: MaxPool2D(2)
+            after every `pool_every` convs, and after a last unpaired one: MaxPool2D(2)
         Flatten → for each d in dense: Dense(previous, d) → ReLU → Dropout(dropout) if > 0
         → Dense(previous, 10)
     so (32, 32, 64, 64) gives two blocks: 28×28 → 14×14 → 7×7 and Flatten yields 64·7·7.
@@ -55,17 +58,22 @@ def build_cnn(
         raise ConfigError("conv_channels must name at least one convolution")
     if not isinstance(kernel_size, (int, np.integer)) or kernel_size < 1 or kernel_size % 2 == 0:
         raise ConfigError(f"kernel_size must be a positive odd integer, got {kernel_size!r}")
+    if padding not in ("same", "valid"):
+        raise ConfigError(f"padding must be 'same' or 'valid', got {padding!r}")
+    if not isinstance(pool_every, (int, np.integer)) or pool_every < 1:
+        raise ConfigError(f"pool_every must be a positive integer, got {pool_every!r}")
     if not isinstance(dropout, (int, float)) or not 0.0 <= dropout < 1.0:
         raise ConfigError(f"dropout rate must be in [0, 1), got {dropout!r}")
     layers: list[Layer] = []
     previous, side = 1, IMAGE_SIDE
     for i, c in enumerate(channels):
-        padding = kernel_size // 2
-        layers.append(Conv2D(previous, c, kernel_size, padding=padding, rng=rng, dtype=dtype))
+        pad = kernel_size // 2 if padding == "same" else 0
+        layers.append(Conv2D(previous, c, kernel_size, padding=pad, rng=rng, dtype=dtype))
+        side -= kernel_size - 1 - 2 * pad
         if batch_norm:
             layers.append(BatchNorm(c, dtype=dtype))
         layers.append(ReLU())
-        if i % 2 == 1 or i == len(channels) - 1:
+        if (i + 1) % pool_every == 0 or i == len(channels) - 1:
             if side < 2:
                 raise ConfigError(f"too many pooling blocks for 28x28 images: {channels}")
             layers.append(MaxPool2D(2))

@@ -159,6 +159,16 @@ class Sequential:
         """Copy buffers into the existing arrays, all or nothing; ModelFileError as set_weights."""
         _copy_into("buffers", self.named_buffers(), buffers)
 
+    def get_state(self) -> dict[str, np.ndarray]:
+        """Weights and buffers together (their names never collide): a full snapshot."""
+        return {**self.get_weights(), **self.get_buffers()}
+
+    def set_state(self, state: dict[str, np.ndarray]) -> None:
+        """Restore a get_state() snapshot; ModelFileError as set_weights."""
+        buffer_names = self.named_buffers().keys()
+        self.set_weights({k: v for k, v in state.items() if k not in buffer_names})
+        self.set_buffers({k: v for k, v in state.items() if k in buffer_names})
+
     def __repr__(self) -> str:
         layers = ", ".join(repr(layer) for layer in self.layers)
         return f"Sequential({layers}, loss={self.loss!r}, params={self.n_params:,})"

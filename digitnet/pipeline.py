@@ -96,8 +96,9 @@ def evaluate(model: Sequential, x: np.ndarray, labels: np.ndarray) -> dict:
     return report
 
 
-def network_outputs(model: Sequential, x: np.ndarray, *, batch_size: int = 4096) -> np.ndarray:
+def network_outputs(model: Sequential, x: np.ndarray) -> np.ndarray:
     """The network's outputs (logits for cross-entropy) at inference, in chunks."""
+    batch_size = model.inference_chunk
     chunks = [model.forward(x[i : i + batch_size]) for i in range(0, len(x), batch_size)]
     return np.concatenate(chunks) if chunks else np.zeros((0, 10), dtype=x.dtype)
 

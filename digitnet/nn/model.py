@@ -72,20 +72,31 @@ class Sequential:
             grad_out = layer.backward(grad_out)
         return self.layers[first].backward(grad_out, need_input_grad=False)
 
-    def predict_proba(self, x: np.ndarray, *, batch_size: int = 4096) -> np.ndarray:
+    @property
+    def inference_chunk(self) -> int:
+        """Samples per chunk at inference: convolutions unfold every patch of every image
+        (im2col), so a CNN works through 256 images at a time to keep memory bounded."""
+        has_conv = any(layer.spec()["type"] == "Conv2D" for layer in self.layers)
+        return 256 if has_conv else 4096
+
+    def predict_proba(self, x: np.ndarray, *, batch_size: int | None = None) -> np.ndarray:
         """(n, classes) class probabilities at inference (no dropout), in chunks of batch_size."""
+        batch_size = batch_size or self.inference_chunk
         chunks = [
             self.loss.probabilities(self.forward(x[start : start + batch_size]))
             for start in range(0, len(x), batch_size)
         ]
         return np.concatenate(chunks) if chunks else np.zeros((0, 0), self.dtype)
 
-    def predict(self, x: np.ndarray, *, batch_size: int = 4096) -> np.ndarray:
+    def predict(self, x: np.ndarray, *, batch_size: int | None = None) -> np.ndarray:
         """(n,) int64 predicted classes."""
         return self.predict_proba(x, batch_size=batch_size).argmax(axis=1).astype(np.int64)
 
-    def loss_value(self, x: np.ndarray, y_onehot: np.ndarray, *, batch_size: int = 4096) -> float:
+    def loss_value(
+        self, x: np.ndarray, y_onehot: np.ndarray, *, batch_size: int | None = None
+    ) -> float:
         """Mean loss over all n samples at inference (no dropout)."""
+        batch_size = batch_size or self.inference_chunk
         total = 0.0
         for start in range(0, len(x), batch_size):
             stop = start + batch_size

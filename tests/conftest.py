@@ -45,3 +45,17 @@ def assert_one_line_error(result: subprocess.CompletedProcess, *fragments: str) 
     assert "Traceback" not in result.stderr
     for fragment in fragments:
         assert fragment in errors[0], errors[0]
+
+
+@pytest.fixture(scope="session")
+def small_mnist(mnist):
+    """The first 3000 training and 1000 test digits of the bundled MNIST."""
+    from digitnet.data.datasets import Dataset
+
+    return Dataset(
+        "small",
+        mnist.train_images[:3000],
+        mnist.train_labels[:3000],
+        mnist.test_images[:1000],
+        mnist.test_labels[:1000],
+    )

@@ -11,24 +11,12 @@ from conftest import assert_one_line_error, run_cli
 
 from digitnet.checkpoint import load_checkpoint, save_checkpoint
 from digitnet.config import ModelConfig, TrainConfig
-from digitnet.data.datasets import Dataset
 from digitnet.io import load_model, save_model
 from digitnet.pipeline import fit, prepare_data, random_streams
 
 SMALL_CNN = ModelConfig(
     kind="cnn", conv_channels=(8, 16), kernel_size=3, pool_every=1, hidden=(32,)
 )
-
-
-@pytest.fixture(scope="module")
-def small_mnist(mnist):
-    return Dataset(
-        "small",
-        mnist.train_images[:3000],
-        mnist.train_labels[:3000],
-        mnist.test_images[:1000],
-        mnist.test_labels[:1000],
-    )
 
 
 def _data(dataset, train_config):

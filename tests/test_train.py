@@ -11,20 +11,6 @@ from digitnet.config import ModelConfig, TrainConfig
 from digitnet.pipeline import fit, prepare_data, random_streams
 
 
-@pytest.fixture(scope="module")
-def small_mnist(mnist):
-    """3000 training and 1000 test digits of the bundled MNIST."""
-    from digitnet.data.datasets import Dataset
-
-    return Dataset(
-        "small",
-        mnist.train_images[:3000],
-        mnist.train_labels[:3000],
-        mnist.test_images[:1000],
-        mnist.test_labels[:1000],
-    )
-
-
 def _fit(dataset, model_config=None, **train_changes):
     model_config = model_config or ModelConfig(hidden=(64,))
     settings = dict(batch_size=32, epochs=3, validation=500, seed=1, log_every=10)

@@ -25,6 +25,7 @@ def build_model(
             output=config.output,
             init=config.init,
             dropout=config.dropout,
+            input_dropout=config.input_dropout,
             rng=rng,
             dtype=dtype,
             loss_kwargs=loss_kwargs,

@@ -29,6 +29,7 @@ class ModelConfig:
     output: str = "softmax"
     init: str = "he_normal"
     dropout: float = 0.0
+    input_dropout: float = 0.0  # kind "mlp": dropout on the input pixels too
     label_smoothing: float = 0.0
     conv_channels: tuple[int, ...] = ()  # kind "cnn": channels of each convolution
     kernel_size: int = 3  # kind "cnn": odd side of the square kernels
@@ -47,6 +48,8 @@ class ModelConfig:
             )
         if self.output not in OUTPUTS:
             raise ConfigError(f"unknown output {self.output!r}: one of {', '.join(OUTPUTS)}")
+        if not 0.0 <= self.input_dropout < 1.0:
+            raise ConfigError(f"input dropout must be in [0, 1), got {self.input_dropout}")
         if not 0.0 <= self.dropout < 1.0:
             raise ConfigError(f"dropout must be in [0, 1), got {self.dropout}")
         if self.kind == "cnn" and not self.conv_channels:

@@ -115,8 +115,14 @@ PRESETS: dict[str, Preset] = {
         ),
         Preset(
             "mlp-large",
-            "784-1024-1024-10 ReLU with dropout, AdamW, label smoothing, cosine decay",
-            ModelConfig(hidden=(1024, 1024), activation="relu", dropout=0.4, label_smoothing=0.1),
+            "784-1024-1024-10 ReLU, input and hidden dropout, AdamW, label smoothing, cosine",
+            ModelConfig(
+                hidden=(1024, 1024),
+                activation="relu",
+                input_dropout=0.2,
+                dropout=0.4,
+                label_smoothing=0.1,
+            ),
             TrainConfig(
                 optimizer="adamw",
                 learning_rate=1e-3,

@@ -247,3 +247,12 @@ def test_mlp_learns_real_mnist_digits_in_seconds():
             model.train_step(x_train[batch], y_train[batch], optimizer)
     accuracy = (model.predict(x_test) == labels_test).mean()
     assert accuracy > 0.87  # 0.897 with these seeds; chance is 0.1
+
+
+def test_input_dropout_drops_pixels_only_while_training():
+    x = np.ones((4, 784), dtype=np.float32)
+    with_input_dropout = build_mlp((784, 8, 10), input_dropout=0.5, rng=np.random.default_rng(0))
+    plain = build_mlp((784, 8, 10), rng=np.random.default_rng(0))
+    assert type(with_input_dropout.layers[0]).__name__ == "Dropout"
+    np.testing.assert_array_equal(with_input_dropout.forward(x), plain.forward(x))
+    assert not np.array_equal(with_input_dropout.forward(x, training=True), plain.forward(x))

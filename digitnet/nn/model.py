@@ -209,6 +209,7 @@ def build_mlp(
     output: str = "softmax",
     init: str = "he_normal",
     dropout: float = 0.0,
+    input_dropout: float = 0.0,
     rng: np.random.Generator,
     dtype: type[np.floating] = np.float32,
     loss_kwargs: dict | None = None,
@@ -216,7 +217,8 @@ def build_mlp(
     """A fully connected network, e.g. sizes (784, 16, 16, 10).
 
     Hidden layers: Dense → activation ("sigmoid", "tanh", "relu", "leaky_relu") → Dropout if
-    dropout > 0. output "softmax": the last Dense gives logits for SoftmaxCrossEntropy;
+    dropout > 0; input_dropout > 0 also drops input pixels (Srivastava et al. 2014).
+    output "softmax": the last Dense gives logits for SoftmaxCrossEntropy;
     output "sigmoid": the last Dense is followed by Sigmoid and the loss is MeanSquaredError.
     Weights come from rng; dropout masks from a child stream of it, so the initial weights do
     not depend on dropout. Raises ConfigError for bad sizes or names.
@@ -230,6 +232,8 @@ def build_mlp(
         raise ConfigError(f"output must be 'softmax' or 'sigmoid', got {output!r}")
     activation_from_name(activation)  # validate even when there is no hidden layer
     layers: list[Layer] = []
+    if input_dropout:
+        layers.append(Dropout(input_dropout, rng=rng.spawn(1)[0]))
     for i, (fan_in, fan_out) in enumerate(zip(sizes[:-1], sizes[1:], strict=True)):
         layers.append(Dense(fan_in, fan_out, init=init, rng=rng, dtype=dtype))
         if i < len(sizes) - 2:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import gzip
 from collections.abc import Callable
+from pathlib import Path
 
 import numpy as np
 
@@ -25,3 +27,35 @@ def rel_error(a: np.ndarray, b: np.ndarray) -> float:
     """max |a − b| / max(|a| + |b|), 0 when both are zero."""
     scale = np.max(np.abs(a) + np.abs(b))
     return 0.0 if scale == 0 else float(np.max(np.abs(a - b)) / scale)
+
+
+MNIST = Path(__file__).resolve().parent.parent / "digitnet" / "datasets" / "mnist"
+
+
+def one_hot(labels: np.ndarray, classes: int = 10) -> np.ndarray:
+    return np.eye(classes)[labels]
+
+
+def read_mnist(kind: str, count: int) -> tuple[np.ndarray, np.ndarray]:
+    """The first `count` images (scaled to [0, 1]) and labels of the bundled MNIST."""
+    with gzip.open(MNIST / f"{kind}-images-idx3-ubyte.gz") as f:
+        pixels = np.frombuffer(f.read(16 + count * 784)[16:], np.uint8)
+    with gzip.open(MNIST / f"{kind}-labels-idx1-ubyte.gz") as f:
+        labels = np.frombuffer(f.read(8 + count)[8:], np.uint8)
+    return pixels.reshape(count, 784).astype(np.float32) / 255, labels.astype(np.int64)
+
+
+def train_minibatches(
+    model, x, labels, *, epochs: int, batch_size: int, learning_rate: float
+) -> None:
+    """Adam on shuffled minibatches (seeded): the plain loop the learning tests share."""
+    from digitnet.nn import Adam
+
+    optimizer = Adam(model.named_params(), learning_rate=learning_rate)
+    y = one_hot(labels).astype(np.float32)
+    shuffle = np.random.default_rng(1)
+    for _ in range(epochs):
+        order = shuffle.permutation(len(x))
+        for start in range(0, len(order), batch_size):
+            batch = order[start : start + batch_size]
+            model.train_step(x[batch], y[batch], optimizer)

@@ -63,27 +63,24 @@ def test_cost_is_printed_every_log_every_steps(tmp_path):
     assert "test accuracy" in result.stdout
 
 
+# a run long enough to interrupt: Ctrl-C test and its uninterrupted reference use the same
+RESUMABLE = [
+    *SMALL,
+    "--hidden",
+    "128",
+    "--epochs",
+    "6",
+    "--batch-size",
+    "16",
+    "--dropout",
+    "0.1",
+    "--no-plot",
+]
+
+
 def _train_process(tmp_path, *extra):
     return subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "digitnet",
-            "train",
-            *SMALL,
-            "--hidden",
-            "128",
-            "--epochs",
-            "6",
-            "--batch-size",
-            "16",
-            "--dropout",
-            "0.1",
-            "--log-every",
-            "20",
-            "--no-plot",
-            *extra,
-        ],
+        [sys.executable, "-m", "digitnet", "train", *RESUMABLE, "--log-every", "20", *extra],
         cwd=tmp_path,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -97,16 +94,7 @@ def _train_process(tmp_path, *extra):
 def test_ctrl_c_saves_a_checkpoint_and_resume_finishes_bit_for_bit(tmp_path):
     reference = run_cli(
         "train",
-        *SMALL,
-        "--hidden",
-        "128",
-        "--epochs",
-        "6",
-        "--batch-size",
-        "16",
-        "--dropout",
-        "0.1",
-        "--no-plot",
+        *RESUMABLE,
         "--out",
         str(tmp_path / "ref.npz"),
     )

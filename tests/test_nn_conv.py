@@ -20,6 +20,7 @@ from digitnet.nn import (
     build_cnn,
     layer_from_spec,
 )
+from digitnet.nn.conv import BATCH_LAST, CHANNEL_BATCH
 
 CONV_CASES = [  # in, out, kernel, stride, padding, (H, W)
     (2, 3, 3, 1, 0, (5, 6)),
@@ -70,15 +71,23 @@ def random_conv(case, rng):
     return conv, rng.standard_normal((2, in_channels, *size))
 
 
+@pytest.fixture(params=["channel-batch", "batch-last"])
+def conv_layout(request, monkeypatch):
+    """Run the test once with each of Conv2D's internal layouts, whatever the sizes would pick."""
+    layout = {"channel-batch": CHANNEL_BATCH, "batch-last": BATCH_LAST}[request.param]
+    monkeypatch.setattr(Conv2D, "_layout", lambda self, out_w: layout)
+    return layout
+
+
 @pytest.mark.parametrize("case", CONV_CASES)
-def test_conv2d_gradients_for_x_W_and_b(case):
+def test_conv2d_gradients_for_x_W_and_b(case, conv_layout):
     rng = np.random.default_rng(0)
     conv, x = random_conv(case, rng)
     check_gradients(conv, x, rng)
 
 
 @pytest.mark.parametrize("case", CONV_CASES)
-def test_conv2d_matches_a_loop_reference(case):
+def test_conv2d_matches_a_loop_reference(case, conv_layout):
     rng = np.random.default_rng(1)
     conv, x = random_conv(case, rng)
     expected = conv_reference(x, conv.params["W"], conv.params["b"], conv.stride, conv.padding)
@@ -86,7 +95,7 @@ def test_conv2d_matches_a_loop_reference(case):
 
 
 @pytest.mark.parametrize("case", CONV_CASES)
-def test_conv2d_matches_torch_outputs_and_gradients(case):
+def test_conv2d_matches_torch_outputs_and_gradients(case, conv_layout):
     torch = pytest.importorskip("torch")
     rng = np.random.default_rng(2)
     conv, x = random_conv(case, rng)
@@ -150,6 +159,39 @@ def test_maxpool_sends_a_tied_window_gradient_to_its_first_maximum_only():
     np.testing.assert_array_equal(layer.forward(x, training=True), [[[[0.0, 3.0]]]])
     grad_x = layer.backward(np.array([[[[5.0, 7.0]]]]))
     np.testing.assert_array_equal(grad_x, [[[[5.0, 0.0, 0.0, 7.0], [0.0, 0.0, 0.0, 0.0]]]])
+
+
+@pytest.mark.parametrize("size", [(6, 8), (7, 5)])
+def test_maxpool_results_do_not_depend_on_memory_order(size):
+    """Conv2D hands on batch-last arrays; pooling them, and mixing in C-order gradients, must
+    give exactly what C-order arrays give."""
+    rng = np.random.default_rng(8)
+    x = np.maximum(rng.standard_normal((4, 3, *size)), 0)  # ReLU-like: many tied zeros
+    batch_last = np.ascontiguousarray(x.transpose(1, 2, 3, 0)).transpose(3, 0, 1, 2)
+    plain, strided = MaxPool2D(2), MaxPool2D(2)
+    out = plain.forward(x, training=True)
+    np.testing.assert_array_equal(strided.forward(batch_last, training=True), out)
+    up = rng.standard_normal(out.shape)
+    np.testing.assert_array_equal(strided.backward(up), plain.backward(up))
+
+
+def test_a_cnn_computes_the_same_in_both_conv_layouts(monkeypatch):
+    rng = np.random.default_rng(9)
+    x = rng.standard_normal((3, 1, 28, 28))
+    y = one_hot(rng.integers(0, 10, 3))
+    results = []
+    for layout in (CHANNEL_BATCH, BATCH_LAST):
+        monkeypatch.setattr(Conv2D, "_layout", lambda self, out_w, layout=layout: layout)
+        model = build_cnn((2, 3), (5,), rng=np.random.default_rng(0), dtype=np.float64)
+        _, grad_out = model.loss.value_and_gradient(model.forward(x, training=True), y)
+        grad_x = model.backward(grad_out)
+        param_grads = {slot.name: slot.grad.copy() for slot in model.named_params()}
+        results.append((model.predict_proba(x), grad_x, param_grads))
+    (p1, g1, w1), (p2, g2, w2) = results
+    np.testing.assert_allclose(p1, p2, rtol=1e-12)
+    np.testing.assert_allclose(g1, g2, rtol=1e-10, atol=1e-15)
+    for name in w1:
+        np.testing.assert_allclose(w1[name], w2[name], rtol=1e-10, atol=1e-12, err_msg=name)
 
 
 def test_flatten_gradient_and_shapes():

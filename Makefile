@@ -30,6 +30,11 @@ reference: setup
 test-fast: setup
 	$(BIN)/python -m pytest -q -m "not slow and not browser"
 
+# speed side by side with PyTorch and scikit-learn (about 15 minutes; run it alone)
+bench: setup reference
+	$(BIN)/python -m pip install -q "scikit-learn>=1.3"
+	$(BIN)/python benchmarks/speed.py
+
 lint: setup
 	$(BIN)/ruff check digitnet tests benchmarks
 	$(BIN)/ruff format --check digitnet tests benchmarks

@@ -1,12 +1,20 @@
-"""digitnet against PyTorch on the CPU, side by side in one run: the same networks, the same
-batches, the same optimiser, timed alternately so both see the same machine state.
+"""digitnet side by side with PyTorch (CPU) and scikit-learn, in one run on one machine.
 
-    pip install torch==2.13.0          # the CPU build (a plain `pip install torch` pulls CUDA)
-    python benchmarks/speed.py [--steps 300] [--repeats 3]
+    make bench                      # or: pip install -e ".[bench]"; python benchmarks/speed.py
+    python benchmarks/speed.py --quick     # a smoke run: fewer images, one repeat
 
-Reports training steps per second (forward + backward + Adam update, batch 128) and inference
-images per second, as ratios digitnet / PyTorch (> 1: digitnet is faster). Run it alone.
-Writes benchmarks/results/speed.json and speed.md.
+Sections, each timed with the frameworks alternating so that all see the same machine state:
+  1. the machine's float32 matrix-multiply speed with NumPy (the practical limit);
+  2. training throughput (images/s, seconds per epoch of 60,000) for MLP 784-128-10,
+     784-800-10, 784-512-512-10 and the `cnn` preset network: ReLU, softmax cross-entropy,
+     minibatch 128, SGD with momentum 0.9; with each MLP's share of the matmul limit;
+  3. time to 98% test accuracy: the default `mlp` preset in digitnet and the same network,
+     initial weights, batch order, Adam and learning-rate schedule in PyTorch;
+  4. inference: single-image latency with and without the photo preprocessing, and batch
+     throughput over the 10,000 test images;
+  5. scaling of step time and memory with batch size and hidden width (a PNG).
+Repeats report the minimum and the median. Run it alone: anything beside it distorts the times.
+Writes benchmarks/results/speed.json, speed.md and scaling.png.
 """
 
 from __future__ import annotations
@@ -14,8 +22,11 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import statistics
 import sys
+import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -24,195 +35,163 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 from machine import machine_info  # noqa: E402
+from report_speed import speed_markdown  # noqa: E402
+from scaling import plot_scaling, scaling_rows  # noqa: E402
+from workloads import (  # noqa: E402
+    BATCH,
+    digitnet_runner,
+    mlp_flops_per_sample,
+    sklearn_runner,
+    torch_runner,
+)
 
+from digitnet.atomic import write_text_atomically  # noqa: E402
 from digitnet.data.datasets import load_mnist  # noqa: E402
-from digitnet.data.preprocess import one_hot, to_inputs  # noqa: E402
-from digitnet.nn.model import build_mlp  # noqa: E402
-from digitnet.nn.optim import Adam  # noqa: E402
+from digitnet.data.preprocess import to_inputs  # noqa: E402
 
-BATCH = 128
-
-
-def digitnet_mlp(sizes):
-    model = build_mlp(sizes, activation="relu", rng=np.random.default_rng(0))
-    optimizer = Adam(model.named_params(), learning_rate=1e-3)
-
-    def step(x, y):
-        model.train_step(x, y, optimizer)
-
-    return model, step
+RESULTS = HERE / "results"
+MLPS = [(784, 128, 10), (784, 800, 10), (784, 512, 512, 10)]
+EPOCH = 60_000
 
 
-def torch_mlp(sizes):
-    import torch
-
-    layers = []
-    for i, (a, b) in enumerate(zip(sizes[:-1], sizes[1:])):
-        layers.append(torch.nn.Linear(a, b))
-        if i < len(sizes) - 2:
-            layers.append(torch.nn.ReLU())
-    model = torch.nn.Sequential(*layers)
-    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
-    loss_fn = torch.nn.CrossEntropyLoss()
-
-    def step(x, labels):
-        optimizer.zero_grad(set_to_none=True)
-        loss = loss_fn(model(x), labels)
-        loss.backward()
-        optimizer.step()
-
-    return model, step
-
-
-def digitnet_cnn():
-    from digitnet.nn.cnn import build_cnn
-
-    model = build_cnn((32, 32, 64, 64), (128,), rng=np.random.default_rng(0))
-    optimizer = Adam(model.named_params(), learning_rate=1e-3)
-    return model, lambda x, y: model.train_step(x, y, optimizer)
-
-
-def torch_cnn():
-    import torch
-    from torch import nn
-
-    def block(cin, cout):
-        return [nn.Conv2d(cin, cout, 3, padding=1), nn.BatchNorm2d(cout), nn.ReLU()]
-
-    model = nn.Sequential(
-        *block(1, 32), *block(32, 32), nn.MaxPool2d(2),
-        *block(32, 64), *block(64, 64), nn.MaxPool2d(2),
-        nn.Flatten(), nn.Linear(64 * 7 * 7, 128), nn.ReLU(), nn.Linear(128, 10),
-    )  # fmt: skip
-    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
-    loss_fn = nn.CrossEntropyLoss()
-
-    def step(x, labels):
-        optimizer.zero_grad(set_to_none=True)
-        loss_fn(model(x), labels).backward()
-        optimizer.step()
-
-    return model, step
-
-
-def time_training(step, batches, steps):
-    started = time.perf_counter()
-    for i in range(steps):
-        step(*batches[i % len(batches)])
-    return steps / (time.perf_counter() - started)
-
-
-def time_inference(predict, x, repeats=3):
-    best = float("inf")
+def timings(run: Callable[[], object], repeats: int) -> list[float]:
+    """Wall-clock seconds of `repeats` calls of run()."""
+    seconds = []
     for _ in range(repeats):
         started = time.perf_counter()
-        predict(x)
-        best = min(best, time.perf_counter() - started)
-    return len(x) / best
+        run()
+        seconds.append(time.perf_counter() - started)
+    return seconds
 
 
-def compare(name, ours, theirs, x, labels, steps, repeats):
-    import torch
-
-    rng = np.random.default_rng(0)
-    order = rng.permutation(len(x))[: BATCH * 50]
-    ours_batches = [
-        (x[order[i : i + BATCH]], one_hot(labels[order[i : i + BATCH]]))
-        for i in range(0, len(order), BATCH)
-    ]
-    theirs_batches = [
-        (
-            torch.from_numpy(bx),
-            torch.from_numpy(labels[order[i * BATCH : (i + 1) * BATCH]].astype(np.int64)),
-        )
-        for i, (bx, _) in enumerate(ours_batches)
-    ]
-    our_model, our_step = ours
-    their_model, their_step = theirs
-    time_training(our_step, ours_batches, 10)  # warm up both
-    time_training(their_step, theirs_batches, 10)
-    ours_rates, theirs_rates = [], []
-    for _ in range(repeats):  # alternate, so both see the same machine state
-        ours_rates.append(time_training(our_step, ours_batches, steps))
-        theirs_rates.append(time_training(their_step, theirs_batches, steps))
-    their_model.eval()
-    x_test = x[:10000]
-    ours_infer = time_inference(our_model.predict_proba, x_test)
-    with torch.inference_mode():
-        x_torch = torch.from_numpy(x_test)
-        theirs_infer = time_inference(lambda data: torch.softmax(their_model(data), 1), x_torch)
-    row = {
-        "network": name,
-        "digitnet_steps_per_s": round(float(np.median(ours_rates)), 1),
-        "torch_steps_per_s": round(float(np.median(theirs_rates)), 1),
-        "digitnet_inference_per_s": round(ours_infer),
-        "torch_inference_per_s": round(theirs_infer),
+def summary(seconds: list[float], work: float) -> dict:
+    """Rates (work per second) from the fastest and the median repeat."""
+    return {
+        "best_per_s": work / min(seconds),
+        "median_per_s": work / statistics.median(seconds),
+        "seconds": [round(s, 4) for s in seconds],
     }
-    row["training_ratio"] = round(row["digitnet_steps_per_s"] / row["torch_steps_per_s"], 2)
-    row["inference_ratio"] = round(ours_infer / theirs_infer, 2)
-    print(json.dumps(row), file=sys.stderr, flush=True)
-    return row
+
+
+def matmul_limit(repeats: int) -> dict:
+    """float32 GFLOP/s of NumPy's matrix product for square sizes; the limit is the best."""
+    rng = np.random.default_rng(0)
+    rows = {}
+    for n in (1024, 2048):
+        a, b = (rng.standard_normal((n, n), dtype=np.float32) for _ in range(2))
+        a @ b  # warm up the threads
+        rates = summary(timings(lambda a=a, b=b: a @ b, repeats), 2 * n**3 / 1e9)
+        rows[n] = {"best_gflops": rates["best_per_s"], "median_gflops": rates["median_per_s"]}
+        print(f"matmul {n}: {rates['best_per_s']:.1f} GFLOP/s best", file=sys.stderr)
+    limit = max(row["best_gflops"] for row in rows.values())
+    return {"sizes": rows, "limit_gflops": limit}
+
+
+def training(x, x_images, labels, repeats: int, images: int, cnn_images: int) -> list[dict]:
+    """Each workload's images/s per framework, with the same sample orders for all."""
+    workloads = [("MLP " + "-".join(map(str, s)), s) for s in MLPS] + [("CNN (cnn preset)", None)]
+    rows = []
+    for name, sizes in workloads:
+        inputs, count = (x, images) if sizes else (x_images, cnn_images)
+        runners = [digitnet_runner(inputs, labels, sizes), torch_runner(inputs, labels, sizes)]
+        if sizes:
+            runners.append(sklearn_runner(inputs, labels, sizes))
+        rng = np.random.default_rng(1)
+        for runner in runners:  # warm-up: caches, thread pools, lazy allocations
+            runner.train(rng.permutation(len(inputs))[: 4 * BATCH])
+        seconds: dict[str, list[float]] = {runner.framework: [] for runner in runners}
+        for _ in range(repeats):
+            order = rng.permutation(len(inputs))[:count]
+            for runner in runners:
+                seconds[runner.framework] += timings(lambda r=runner, o=order: r.train(o), 1)
+        row: dict = {"workload": name, "images_timed": count, "frameworks": {}}
+        for framework, measured in seconds.items():
+            rates = summary(measured, count)
+            rates["epoch_seconds"] = EPOCH / rates["median_per_s"]
+            if sizes:
+                flops = mlp_flops_per_sample(sizes)
+                rates["gflops"] = rates["median_per_s"] * flops / 1e9
+            row["frameworks"][framework] = rates
+            print(f"{name} {framework}: {rates['median_per_s']:.0f} images/s", file=sys.stderr)
+        rows.append(row)
+    return rows
+
+
+def time_to_98(data, max_epochs: int) -> dict:
+    """Seconds of training (evaluation excluded) until test accuracy first reaches 98%."""
+    from race import race_to_accuracy
+
+    return race_to_accuracy(data, target=0.98, max_epochs=max_epochs)
+
+
+def inference(models: dict, x_test: np.ndarray, test_images: np.ndarray, repeats: int) -> dict:
+    """Single-image latency (ms) with and without preprocessing, and batch images/s."""
+    from digitnet.images import to_mnist
+
+    # a "photo": a test digit 4x larger, dark ink on light paper, as a user's picture would be
+    photo = 1.0 - np.kron(test_images[0].astype(np.float32) / 255, np.ones((4, 4), np.float32))
+    one = x_test[:1]
+    rows = {}
+    for framework, predict in models.items():
+        latency = timings(lambda p=predict: p(one), 50 * repeats)
+        with_preprocessing = timings(
+            lambda p=predict: p(to_mnist(photo, ink="dark").reshape(1, -1)), 20 * repeats
+        )
+        batch = timings(lambda p=predict: p(x_test), repeats)
+        rows[framework] = {
+            "latency_ms_min": 1000 * min(latency),
+            "latency_ms_median": 1000 * statistics.median(latency),
+            "latency_with_preprocessing_ms_min": 1000 * min(with_preprocessing),
+            "latency_with_preprocessing_ms_median": 1000 * statistics.median(with_preprocessing),
+            "batch_images_per_s_best": len(x_test) / min(batch),
+            "batch_images_per_s_median": len(x_test) / statistics.median(batch),
+        }
+        print(f"inference {framework}: {rows[framework]}", file=sys.stderr)
+    return rows
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--steps", type=int, default=200, help="training steps per timing")
-    parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--skip-cnn", action="store_true")
+    parser.add_argument("--repeats", type=int, default=3, help="timed repeats per measurement")
+    parser.add_argument("--quick", action="store_true", help="smoke run: small and fast")
+    parser.add_argument("--skip", nargs="*", default=[], help="sections to skip: race scaling")
+    parser.add_argument("--out", type=Path, help="results folder (default benchmarks/results; "
+                        "a temporary folder for --quick)")  # fmt: skip
     args = parser.parse_args()
+    out = args.out or (Path(tempfile.mkdtemp(prefix="digitnet-speed-")) if args.quick else RESULTS)
+    out.mkdir(parents=True, exist_ok=True)
     import torch
 
-    torch.set_num_threads(os.cpu_count() or 1)
+    torch.set_num_threads(os.cpu_count() or 1)  # the threads OpenBLAS uses for NumPy
+    repeats = 1 if args.quick else args.repeats
     mnist = load_mnist()
-    flat = to_inputs(mnist.train_images)
-    labels = mnist.train_labels
-    rows = []
-    for sizes in [(784, 512, 256, 10), (784, 1024, 1024, 10), (784, 100, 10)]:
-        name = "MLP " + "-".join(map(str, sizes))
-        rows.append(
-            compare(
-                name, digitnet_mlp(sizes), torch_mlp(sizes), flat, labels, args.steps, args.repeats
-            )
-        )
-    if not args.skip_cnn:
-        images = to_inputs(mnist.train_images, layout="image")
-        rows.append(
-            compare(
-                "CNN 32-32-pool-64-64-pool-128 (BatchNorm)",
-                digitnet_cnn(),
-                torch_cnn(),
-                images,
-                labels,
-                max(20, args.steps // 10),
-                args.repeats,
-            )
-        )
-    machine = {
-        **machine_info(),
-        "torch": torch.__version__,
-        "torch_threads": torch.get_num_threads(),
+    x = to_inputs(mnist.train_images)
+    x_images = to_inputs(mnist.train_images, layout="image")
+    x_test = to_inputs(mnist.test_images)
+    report: dict = {
+        "machine": {
+            **machine_info(),
+            "torch": torch.__version__,
+            "torch_threads": torch.get_num_threads(),
+            "sklearn": __import__("sklearn").__version__,
+        },
+        "command": "python benchmarks/speed.py" + (" --quick" if args.quick else ""),
+        "batch": BATCH,
     }
-    lines = [
-        f"Measured {machine['date']} on {machine['cpu']} ({machine['cores']} cores), NumPy "
-        f"{machine['numpy']}, PyTorch {machine['torch']} "
-        f"(CPU, {machine['torch_threads']} threads), "
-        "by `python benchmarks/speed.py`. Batch 128, Adam; ratio > 1 means digitnet is faster.",
-        "",
-        "| network | digitnet steps/s | PyTorch steps/s | ratio | digitnet images/s (inference) "
-        "| PyTorch images/s | ratio |",
-        "|---|---|---|---|---|---|---|",
-    ]
-    for row in rows:
-        lines.append(
-            f"| {row['network']} | {row['digitnet_steps_per_s']} | {row['torch_steps_per_s']} "
-            f"| {row['training_ratio']} | {row['digitnet_inference_per_s']} "
-            f"| {row['torch_inference_per_s']} | {row['inference_ratio']} |"
-        )
-    results = HERE / "results"
-    results.mkdir(exist_ok=True)
-    (results / "speed.json").write_text(json.dumps({"machine": machine, "rows": rows}, indent=1))
-    (results / "speed.md").write_text("\n".join(lines) + "\n")
-    print("\n".join(lines))
+    report["matmul"] = matmul_limit(repeats=3 if args.quick else 5)
+    images, cnn_images = (2_560, 1_280) if args.quick else (EPOCH, 128 * BATCH)
+    report["training"] = training(x, x_images, mnist.train_labels, repeats, images, cnn_images)
+    if "race" not in args.skip:
+        report["race"] = time_to_98(mnist, max_epochs=1 if args.quick else 10)
+        models = report["race"].pop("predictors")
+        report["inference"] = inference(models, x_test, mnist.test_images, repeats)
+    if "scaling" not in args.skip:
+        report["scaling"] = scaling_rows(quick=args.quick)
+        plot_scaling(report["scaling"], out / "scaling.png")
+    write_text_atomically(out / "speed.json", json.dumps(report, indent=1))
+    write_text_atomically(out / "speed.md", speed_markdown(report))
+    print(speed_markdown(report))
+    print(f"results written to {out}", file=sys.stderr)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,118 @@
+"""The markdown tables of benchmarks/speed.py's report (speed.md and the README's copy)."""
+
+from __future__ import annotations
+
+FRAMEWORKS = ("digitnet", "PyTorch", "scikit-learn")
+
+
+def _ratio(ours: float, theirs: float) -> str:
+    return f"{ours / theirs:.2f}x"
+
+
+def _training_table(report: dict) -> list[str]:
+    limit = report["matmul"]["limit_gflops"]
+    lines = [
+        "| workload | framework | images/s (median) | images/s (best) | s / epoch "
+        "| GFLOP/s | % of matmul limit | digitnet / this |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for row in report["training"]:
+        ours = row["frameworks"]["digitnet"]["median_per_s"]
+        for framework in FRAMEWORKS:
+            rates = row["frameworks"].get(framework)
+            if rates is None:
+                continue
+            gflops = rates.get("gflops")
+            flops_cells = (
+                f"{gflops:.1f} | {100 * gflops / limit:.0f}%" if gflops is not None else "- | -"
+            )
+            ratio = "" if framework == "digitnet" else _ratio(ours, rates["median_per_s"])
+            lines.append(
+                f"| {row['workload']} | {framework} | {rates['median_per_s']:,.0f} "
+                f"| {rates['best_per_s']:,.0f} | {rates['epoch_seconds']:.2f} | {flops_cells} "
+                f"| {ratio} |"
+            )
+    return lines
+
+
+def _race_table(race: dict) -> list[str]:
+    lines = [
+        f"Time to {100 * race['target']:.0f}% test accuracy, `{race['preset']}` preset "
+        "(784-512-256-10, Adam, warm-up + cosine, batch 128), same initial weights and batch "
+        "order in both; evaluation time excluded:",
+        "",
+        "| framework | seconds | epochs | test accuracy per epoch |",
+        "|---|---|---|---|",
+    ]
+    for framework in ("digitnet", "PyTorch"):
+        result = race[framework]
+        seconds = result["seconds_to_target"]
+        accuracies = ", ".join(f"{100 * e['accuracy']:.2f}%" for e in result["epochs"])
+        lines.append(
+            f"| {framework} | {'not reached' if seconds is None else f'{seconds:.1f}'} "
+            f"| {result['epochs_to_target'] or '-'} | {accuracies} |"
+        )
+    return lines
+
+
+def _inference_table(inference: dict) -> list[str]:
+    lines = [
+        "| framework | 1 image, ms (min / median) | 1 photo incl. preprocessing, ms "
+        "(min / median) | 10,000 images, images/s (best / median) |",
+        "|---|---|---|---|",
+    ]
+    for framework, row in inference.items():
+        lines.append(
+            f"| {framework} | {row['latency_ms_min']:.3f} / {row['latency_ms_median']:.3f} "
+            f"| {row['latency_with_preprocessing_ms_min']:.2f} / "
+            f"{row['latency_with_preprocessing_ms_median']:.2f} "
+            f"| {row['batch_images_per_s_best']:,.0f} / {row['batch_images_per_s_median']:,.0f} |"
+        )
+    return lines
+
+
+def _scaling_table(rows: list[dict]) -> list[str]:
+    lines = [
+        "| varied | network | batch | digitnet ms / step | PyTorch ms / step "
+        "| digitnet / PyTorch | digitnet step memory (MiB) |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for row in rows:
+        lines.append(
+            f"| {row['axis']} = {row['value']} | {row['network']} | {row['batch']} "
+            f"| {row['digitnet_ms']:.3f} | {row['torch_ms']:.3f} "
+            f"| {_ratio(row['torch_ms'], row['digitnet_ms'])} | {row['digitnet_step_mb']:.1f} |"
+        )
+    return lines
+
+
+def speed_markdown(report: dict) -> str:
+    machine, matmul = report["machine"], report["matmul"]
+    lines = [
+        f"Measured {machine['date']} on {machine['cpu']} ({machine['cores']} cores) by "
+        f"`{report['command']}`: NumPy {machine['numpy']}, PyTorch {machine['torch']} (CPU, "
+        f"{machine['torch_threads']} threads), scikit-learn {machine['sklearn']}. "
+        "Ratios > 1x mean digitnet is faster.",
+        "",
+        "NumPy float32 matrix product: "
+        + ", ".join(
+            f"{n}x{n}: {row['best_gflops']:.1f} GFLOP/s best, {row['median_gflops']:.1f} median"
+            for n, row in matmul["sizes"].items()
+        )
+        + f"; the limit used below is {matmul['limit_gflops']:.1f} GFLOP/s.",
+        "",
+        f"Training, minibatch {report['batch']}, SGD with momentum 0.9, softmax cross-entropy; "
+        f"MLPs timed over {report['training'][0]['images_timed']:,} images per repeat, the CNN "
+        f"over {report['training'][-1]['images_timed']:,} (s / epoch scales to 60,000):",
+        "",
+        *_training_table(report),
+    ]
+    if "race" in report:
+        lines += ["", *_race_table(report["race"])]
+    if "inference" in report:
+        lines += ["", "Inference with the networks just trained:", ""]
+        lines += _inference_table(report["inference"])
+    if "scaling" in report:
+        lines += ["", "Scaling (plot: benchmarks/results/scaling.png):", ""]
+        lines += _scaling_table(report["scaling"])
+    return "\n".join(lines) + "\n"

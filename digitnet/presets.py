@@ -120,7 +120,7 @@ PRESETS: dict[str, Preset] = {
                 hidden=(1024, 1024),
                 activation="relu",
                 input_dropout=0.2,
-                dropout=0.4,
+                dropout=0.5,
                 label_smoothing=0.1,
             ),
             TrainConfig(
@@ -128,7 +128,7 @@ PRESETS: dict[str, Preset] = {
                 learning_rate=1e-3,
                 weight_decay=0.02,
                 batch_size=128,
-                epochs=40,
+                epochs=80,
                 schedule="cosine",
                 warmup_steps=500,
                 validation=0,  # all 60,000 images: the best an MLP can do needs every one

@@ -194,6 +194,32 @@ def test_a_cnn_computes_the_same_in_both_conv_layouts(monkeypatch):
         np.testing.assert_allclose(w1[name], w2[name], rtol=1e-10, atol=1e-12, err_msg=name)
 
 
+def test_pooling_before_relu_computes_what_relu_before_pooling_does():
+    """build_cnn pools before its ReLU (cheaper); the textbook order gives the same outputs
+    and the same gradients for every parameter."""
+    rng = np.random.default_rng(10)
+    model = build_cnn((3,), (4,), rng=np.random.default_rng(0), dtype=np.float64)
+    kinds = [type(layer).__name__ for layer in model.layers]
+    pool = kinds.index("MaxPool2D")
+    assert kinds[pool + 1] == "ReLU"
+    swapped = list(model.layers)
+    swapped[pool], swapped[pool + 1] = swapped[pool + 1], swapped[pool]
+    textbook = Sequential(swapped, SoftmaxCrossEntropy())
+    x, y = rng.standard_normal((5, 1, 28, 28)), one_hot(rng.integers(0, 10, 5))
+    results = []
+    for network in (model, textbook):  # the same layer objects: compare training passes
+        out = network.forward(x, training=True)
+        _, grad_out = network.loss.value_and_gradient(out, y)
+        grad_x = network.backward(grad_out)
+        grads = {slot.name: slot.grad.copy() for slot in network.named_params()}
+        results.append((out, grad_x, grads))
+    (out1, gx1, g1), (out2, gx2, g2) = results
+    np.testing.assert_allclose(out1, out2, rtol=1e-12)
+    np.testing.assert_allclose(gx1, gx2, rtol=1e-10, atol=1e-14)
+    for name in g1:
+        np.testing.assert_allclose(g1[name], g2[name], rtol=1e-10, atol=1e-12, err_msg=name)
+
+
 def test_flatten_gradient_and_shapes():
     rng = np.random.default_rng(5)
     layer = Flatten()
@@ -355,17 +381,17 @@ def test_build_cnn_follows_the_documented_scheme():
     model = build_cnn((32, 32, 64, 64), (128,), dropout=0.25, rng=np.random.default_rng(0))
     assert repr(model).startswith(
         "Sequential(Conv2D(1→32, 3x3, padding=1), BatchNorm(32), ReLU(), "
-        "Conv2D(32→32, 3x3, padding=1), BatchNorm(32), ReLU(), MaxPool2D(2), "
+        "Conv2D(32→32, 3x3, padding=1), BatchNorm(32), MaxPool2D(2), ReLU(), "
         "Conv2D(32→64, 3x3, padding=1), BatchNorm(64), ReLU(), "
-        "Conv2D(64→64, 3x3, padding=1), BatchNorm(64), ReLU(), MaxPool2D(2), "
+        "Conv2D(64→64, 3x3, padding=1), BatchNorm(64), MaxPool2D(2), ReLU(), "
         "Flatten(), Dense(3136→128), ReLU(), Dropout(0.25), Dense(128→10)"
     )
     plain = build_cnn(
         (8, 16, 16), (), kernel_size=5, batch_norm=False, rng=np.random.default_rng(0)
     )
     types = [type(layer).__name__ for layer in plain.layers]
-    assert types == ["Conv2D", "ReLU", "Conv2D", "ReLU", "MaxPool2D", "Conv2D", "ReLU"] + [
-        "MaxPool2D",
+    assert types == ["Conv2D", "ReLU", "Conv2D", "MaxPool2D", "ReLU", "Conv2D", "MaxPool2D"] + [
+        "ReLU",
         "Flatten",
         "Dense",
     ]

@@ -41,9 +41,9 @@ def build_cnn(
     Scheme, e.g. conv_channels (32, 32, 64, 64), dense (128,):
         for each c in conv_channels:
             Conv2D(previous, c, kernel_size, padding=kernel_size // 2 for "same", 0 for "valid")
-            → BatchNorm(c) → ReLU
-            (without batch_norm: Conv2D → ReLU)
-            after every `pool_every` convs, and after a last unpaired one: MaxPool2D(2)
+            → BatchNorm(c) (unless batch_norm is False) → ReLU, except that after every
+            `pool_every` convs, and after a last unpaired one, MaxPool2D(2) comes before
+            the ReLU (the same function: max and ReLU commute; ReLU on 4x fewer values)
         Flatten → for each d in dense: Dense(previous, d) → ReLU → Dropout(dropout) if > 0
         → Dense(previous, 10)
     so (32, 32, 64, 64) gives two blocks: 28×28 → 14×14 → 7×7 and Flatten yields 64·7·7.
@@ -72,12 +72,15 @@ def build_cnn(
         side -= kernel_size - 1 - 2 * pad
         if batch_norm:
             layers.append(BatchNorm(c, dtype=dtype))
-        layers.append(ReLU())
         if (i + 1) % pool_every == 0 or i == len(channels) - 1:
             if side < 2:
                 raise ConfigError(f"too many pooling blocks for 28x28 images: {channels}")
-            layers.append(MaxPool2D(2))
+            # max(relu(a), relu(b), ...) = relu(max(a, b, ...)): pooling first computes the same
+            # function (and gradient) with the ReLU on a quarter of the values
+            layers += [MaxPool2D(2), ReLU()]
             side //= 2
+        else:
+            layers.append(ReLU())
         previous = c
     layers.append(Flatten())
     previous *= side * side

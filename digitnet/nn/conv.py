@@ -1,9 +1,11 @@
 """Image layers on (batch, channels, height, width) arrays: Conv2D, MaxPool2D, Flatten.
 
-Conv2D is im2col + one GEMM. The columns are laid out (in·kh·kw, batch·H'·W') so that the
-forward product, the weight gradient and the column gradient are each one large matrix
-product; im2col and col2im loop only over the kh·kw kernel offsets, each step copying or
-adding a whole (in, batch, H', W') slab.
+Conv2D is im2col + one GEMM. The columns are laid out (in·kh·kw, N), N = batch·H'·W' in the
+layer's internal order (see CHANNEL_BATCH, BATCH_LAST), so that the forward product, the
+weight gradient and the column gradient are each one large matrix product; im2col and col2im
+loop only over the kh·kw kernel offsets, each step copying or adding a whole slab. Outputs
+keep the internal memory order (a transposed view's order, shapes stay (batch, C, H, W)).
+MaxPool2D is a running maximum over strided views (2x2: a tournament), with no window copies.
 """
 
 from __future__ import annotations

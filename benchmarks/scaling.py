@@ -106,6 +106,7 @@ def scaling_rows(quick: bool = False) -> list[dict]:
 def plot_scaling(rows: list[dict], path: Path) -> None:
     """Four panels: µs per image and step memory, against batch size and against width."""
     import matplotlib
+    import matplotlib.ticker
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -126,10 +127,12 @@ def plot_scaling(rows: list[dict], path: Path) -> None:
             time_axes.plot(values, per_image, marker="o", label=name)
         time_axes.set_ylabel("training time per image (µs)")
         memory_axes.plot(values, [row["digitnet_step_mb"] for row in chosen], marker="o")
-        memory_axes.set_ylabel("digitnet step memory, peak (MiB)")
+        memory_axes.set_ylabel("digitnet: memory a step allocates, peak (MiB)")
         for ax in (time_axes, memory_axes):
             ax.set_xscale("log", base=2)
             ax.set_yscale("log")
+            ax.yaxis.set_major_formatter(matplotlib.ticker.FormatStrFormatter("%g"))
+            ax.yaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
             ax.set_xlabel(label)
             ax.grid(True, which="both", alpha=0.3)
         time_axes.legend()

@@ -124,9 +124,9 @@ PRESETS: dict[str, Preset] = {
                 label_smoothing=0.1,
             ),
             TrainConfig(
-                optimizer="nesterov",
-                learning_rate=0.05,
-                weight_decay=5e-4,
+                optimizer="adamw",
+                learning_rate=1e-3,
+                weight_decay=0.02,
                 batch_size=128,
                 epochs=40,
                 schedule="cosine",

@@ -90,8 +90,9 @@ def speed_markdown(report: dict) -> str:
     machine, matmul = report["machine"], report["matmul"]
     lines = [
         f"Measured {machine['date']} on {machine['cpu']} ({machine['cores']} cores) by "
-        f"`{report['command']}`: NumPy {machine['numpy']}, PyTorch {machine['torch']} (CPU, "
-        f"{machine['torch_threads']} threads), scikit-learn {machine['sklearn']}. "
+        f"`{report['command']}`: NumPy {machine['numpy']} (BLAS: {machine['blas_threads']} "
+        f"threads), PyTorch {machine['torch']} (CPU, {machine['torch_threads']} threads), "
+        f"scikit-learn {machine['sklearn']}. "
         "Ratios > 1x mean digitnet is faster.",
         "",
         "NumPy float32 matrix product: "

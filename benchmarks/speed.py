@@ -73,6 +73,14 @@ def summary(seconds: list[float], work: float) -> dict:
     }
 
 
+def blas_threads() -> int | None:
+    """The threads NumPy's BLAS uses (threadpoolctl comes with scikit-learn)."""
+    from threadpoolctl import threadpool_info
+
+    counts = [pool["num_threads"] for pool in threadpool_info() if pool["user_api"] == "blas"]
+    return max(counts) if counts else None
+
+
 def matmul_limit(repeats: int) -> dict:
     """float32 GFLOP/s of NumPy's matrix product for square sizes; the limit is the best."""
     rng = np.random.default_rng(0)
@@ -100,9 +108,10 @@ def training(x, x_images, labels, repeats: int, images: int, cnn_images: int) ->
         for runner in runners:  # warm-up: caches, thread pools, lazy allocations
             runner.train(rng.permutation(len(inputs))[: 4 * BATCH])
         seconds: dict[str, list[float]] = {runner.framework: [] for runner in runners}
-        for _ in range(repeats):
+        for repeat in range(repeats):
             order = rng.permutation(len(inputs))[:count]
-            for runner in runners:
+            turn = runners[repeat % len(runners) :] + runners[: repeat % len(runners)]
+            for runner in turn:  # who goes first rotates from repeat to repeat
                 seconds[runner.framework] += timings(lambda r=runner, o=order: r.train(o), 1)
         row: dict = {"workload": name, "images_timed": count, "frameworks": {}}
         for framework, measured in seconds.items():
@@ -162,7 +171,7 @@ def main() -> None:
     out.mkdir(parents=True, exist_ok=True)
     import torch
 
-    torch.set_num_threads(os.cpu_count() or 1)  # the threads OpenBLAS uses for NumPy
+    torch.set_num_threads(len(os.sched_getaffinity(0)))  # the cores OpenBLAS uses too
     repeats = 1 if args.quick else args.repeats
     mnist = load_mnist()
     x = to_inputs(mnist.train_images)
@@ -174,6 +183,7 @@ def main() -> None:
             "torch": torch.__version__,
             "torch_threads": torch.get_num_threads(),
             "sklearn": __import__("sklearn").__version__,
+            "blas_threads": blas_threads(),
         },
         "command": "python benchmarks/speed.py" + (" --quick" if args.quick else ""),
         "batch": BATCH,

@@ -220,6 +220,13 @@ def test_pooling_before_relu_computes_what_relu_before_pooling_does():
         np.testing.assert_allclose(g1[name], g2[name], rtol=1e-10, atol=1e-12, err_msg=name)
 
 
+def test_maxpool_sends_an_infinite_gradient_only_to_the_maximum():
+    layer = MaxPool2D(2)
+    layer.forward(np.array([[[[1.0, 2.0], [3.0, 4.0]]]]), training=True)
+    grad_x = layer.backward(np.array([[[[np.inf]]]]))
+    np.testing.assert_array_equal(grad_x, [[[[0.0, 0.0], [0.0, np.inf]]]])
+
+
 def test_flatten_gradient_and_shapes():
     rng = np.random.default_rng(5)
     layer = Flatten()

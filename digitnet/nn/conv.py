@@ -111,6 +111,12 @@ def _memory_order(array: np.ndarray) -> tuple[int, ...]:
     return tuple(np.argsort(array.strides, kind="stable")[::-1])
 
 
+def _array_in_order(shape, order, dtype, *, zeros: bool) -> np.ndarray:
+    """An empty (or zero) array of `shape` whose axes lie in memory in `order`."""
+    stored = (np.zeros if zeros else np.empty)(tuple(shape[axis] for axis in order), dtype)
+    return stored.transpose(np.argsort(order))
+
+
 def _in_order_of(template: np.ndarray, values: np.ndarray) -> np.ndarray:
     """A copy of values laid out in memory like template (same shape)."""
     out = np.empty_like(template, dtype=values.dtype)
@@ -268,7 +274,8 @@ class MaxPool2D(Layer):
         self.pool_size = _pair(pool_size, "MaxPool2D pool_size", 1)
         self.stride = self.pool_size if stride is None else _pair(stride, "MaxPool2D stride", 1)
         self._argmax: np.ndarray | None = None  # (batch, C, H', W') offset index in the window
-        self._x: np.ndarray | None = None  # the input: its shape and memory order for backward
+        self._x_shape: tuple[int, ...] = ()
+        self._x_order: tuple[int, ...] = ()  # the input's memory order, for its gradient
 
     def _offsets(self, x: np.ndarray, out_h: int, out_w: int):
         """(index, view of x at that window offset), each view (batch, C, H', W')."""
@@ -284,7 +291,7 @@ class MaxPool2D(Layer):
         out_h, out_w = (x.shape[2] - ph) // sh + 1, (x.shape[3] - pw) // sw + 1
         if out_h < 1 or out_w < 1:
             raise ValueError(f"MaxPool2D window {self.pool_size} exceeds the input {x.shape}")
-        self._x = x
+        self._x_shape, self._x_order = x.shape, _memory_order(x)
         if self.pool_size == self.stride == (2, 2):
             out, self._argmax = self._max_of_four(x, out_h, out_w)
             return out
@@ -319,16 +326,20 @@ class MaxPool2D(Layer):
         out_h, out_w = grad_out.shape[2:]
         (ph, pw), (sh, sw) = self.pool_size, self.stride
         overlapping = sh < ph or sw < pw
-        covered = (sh, sw) == (ph, pw) and self._x.shape[2:] == (out_h * sh, out_w * sw)
+        covered = (sh, sw) == (ph, pw) and self._x_shape[2:] == (out_h * sh, out_w * sw)
         # in x's memory order, so that the layers below combine it with their own arrays fast
-        grad_x = (np.empty_like if covered else np.zeros_like)(self._x, grad_out.dtype)
+        grad_x = _array_in_order(self._x_shape, self._x_order, grad_out.dtype, zeros=not covered)
         if _memory_order(grad_out) != _memory_order(self._argmax):
             grad_out = _in_order_of(self._argmax, grad_out)  # mixed orders measured 6x slower
+        with np.errstate(over="ignore", invalid="ignore"):
+            finite = bool(np.isfinite(grad_out.sum()))  # a sum is inf/NaN if any value is
         for index, view in self._offsets(grad_x, out_h, out_w):
             if overlapping:
                 view += np.where(self._argmax == index, grad_out, 0)
-            else:  # each pixel lies in at most one window: write, do not add
+            elif finite:  # each pixel lies in at most one window: write, do not add
                 np.multiply(grad_out, self._argmax == index, out=view)
+            else:  # inf · 0 would put NaN where no gradient goes (5x slower, so only here)
+                view[...] = np.where(self._argmax == index, grad_out, 0)
         return grad_x
 
     def spec(self) -> dict:

@@ -131,6 +131,7 @@ def plot_scaling(rows: list[dict], path: Path) -> None:
         for ax in (time_axes, memory_axes):
             ax.set_xscale("log", base=2)
             ax.set_yscale("log")
+            ax.yaxis.set_major_locator(matplotlib.ticker.LogLocator(10, subs=(1.0, 2.0, 5.0)))
             ax.yaxis.set_major_formatter(matplotlib.ticker.FormatStrFormatter("%g"))
             ax.yaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
             ax.set_xlabel(label)
@@ -145,6 +146,12 @@ def plot_scaling(rows: list[dict], path: Path) -> None:
 
 
 if __name__ == "__main__":
+    # python benchmarks/scaling.py [--quick] [--replot]: --replot redraws from speed.json
     sys.path.insert(0, str(HERE.parent))
-    result = scaling_rows(quick="--quick" in sys.argv)
+    if "--replot" in sys.argv:
+        import json
+
+        result = json.loads((HERE / "results" / "speed.json").read_text())["scaling"]
+    else:
+        result = scaling_rows(quick="--quick" in sys.argv)
     plot_scaling(result, HERE / "results" / "scaling.png")

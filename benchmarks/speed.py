@@ -35,6 +35,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 from machine import machine_info  # noqa: E402
+from race import race_to_accuracy  # noqa: E402
 from report_speed import speed_markdown  # noqa: E402
 from scaling import plot_scaling, scaling_rows  # noqa: E402
 from workloads import (  # noqa: E402
@@ -126,13 +127,6 @@ def training(x, x_images, labels, repeats: int, images: int, cnn_images: int) ->
     return rows
 
 
-def time_to_98(data, max_epochs: int) -> dict:
-    """Seconds of training (evaluation excluded) until test accuracy first reaches 98%."""
-    from race import race_to_accuracy
-
-    return race_to_accuracy(data, target=0.98, max_epochs=max_epochs)
-
-
 def inference(models: dict, x_test: np.ndarray, test_images: np.ndarray, repeats: int) -> dict:
     """Single-image latency (ms) with and without preprocessing, and batch images/s."""
     from digitnet.images import to_mnist
@@ -192,7 +186,7 @@ def main() -> None:
     images, cnn_images = (2_560, 1_280) if args.quick else (EPOCH, 128 * BATCH)
     report["training"] = training(x, x_images, mnist.train_labels, repeats, images, cnn_images)
     if "race" not in args.skip:
-        report["race"] = time_to_98(mnist, max_epochs=1 if args.quick else 10)
+        report["race"] = race_to_accuracy(mnist, target=0.98, max_epochs=1 if args.quick else 10)
         models = report["race"].pop("predictors")
         report["inference"] = inference(models, x_test, mnist.test_images, repeats)
     if "scaling" not in args.skip:

@@ -40,6 +40,18 @@ class Preset:
 
 _FULL_BATCH_GD = dict(optimizer="sgd", batch_size=0, validation=0, log_every=50)
 
+# LeNet-like: conv 5x5 32 - pool - conv 5x5 64 - pool - dense 128 (BatchNorm after each conv)
+_CNN = ModelConfig(
+    kind="cnn",
+    conv_channels=(32, 64),
+    kernel_size=5,
+    pool_every=1,
+    padding="valid",
+    hidden=(128,),
+    activation="relu",
+    init="he_normal",
+)
+
 PRESETS: dict[str, Preset] = {
     p.name: p
     for p in [
@@ -154,16 +166,7 @@ PRESETS: dict[str, Preset] = {
         Preset(
             "cnn",
             "LeNet-like: conv 5x5 32 - pool - conv 5x5 64 - pool - dense 128, BatchNorm, shifts",
-            ModelConfig(
-                kind="cnn",
-                conv_channels=(32, 64),
-                kernel_size=5,
-                pool_every=1,
-                padding="valid",
-                hidden=(128,),
-                activation="relu",
-                init="he_normal",
-            ),
+            _CNN,
             TrainConfig(
                 optimizer="adam",
                 learning_rate=2e-3,
@@ -178,17 +181,7 @@ PRESETS: dict[str, Preset] = {
         Preset(
             "cnn-best",
             "the cnn network with dense 256 and dropout, shifts + rotations + scaling, 30 epochs",
-            ModelConfig(
-                kind="cnn",
-                conv_channels=(32, 64),
-                kernel_size=5,
-                pool_every=1,
-                padding="valid",
-                hidden=(256,),
-                activation="relu",
-                init="he_normal",
-                dropout=0.25,
-            ),
+            dataclasses.replace(_CNN, hidden=(256,), dropout=0.25),
             TrainConfig(
                 optimizer="adam",
                 learning_rate=2e-3,

@@ -71,6 +71,23 @@ def random_conv(case, rng):
     return conv, rng.standard_normal((2, in_channels, *size))
 
 
+def training_pass(network, x, y):
+    """(output, dLoss/dx, {param name: gradient}) of one training-mode forward and backward."""
+    out = network.forward(x, training=True)
+    _, grad_out = network.loss.value_and_gradient(out, y)
+    grad_x = network.backward(grad_out)
+    return out, grad_x, {slot.name: slot.grad.copy() for slot in network.named_params()}
+
+
+def assert_same_gradients(first, second, *, grad_x_atol):
+    """Two training_pass results agree in dLoss/dx and in every parameter's gradient."""
+    np.testing.assert_allclose(first[1], second[1], rtol=1e-10, atol=grad_x_atol)
+    for name in first[2]:
+        np.testing.assert_allclose(
+            first[2][name], second[2][name], rtol=1e-10, atol=1e-12, err_msg=name
+        )
+
+
 @pytest.fixture(params=["channel-batch", "batch-last"])
 def conv_layout(request, monkeypatch):
     """Run the test once with each of Conv2D's internal layouts, whatever the sizes would pick."""
@@ -179,19 +196,14 @@ def test_a_cnn_computes_the_same_in_both_conv_layouts(monkeypatch):
     rng = np.random.default_rng(9)
     x = rng.standard_normal((3, 1, 28, 28))
     y = one_hot(rng.integers(0, 10, 3))
-    results = []
+    passes, probabilities = [], []
     for layout in (CHANNEL_BATCH, BATCH_LAST):
         monkeypatch.setattr(Conv2D, "_layout", lambda self, out_w, layout=layout: layout)
         model = build_cnn((2, 3), (5,), rng=np.random.default_rng(0), dtype=np.float64)
-        _, grad_out = model.loss.value_and_gradient(model.forward(x, training=True), y)
-        grad_x = model.backward(grad_out)
-        param_grads = {slot.name: slot.grad.copy() for slot in model.named_params()}
-        results.append((model.predict_proba(x), grad_x, param_grads))
-    (p1, g1, w1), (p2, g2, w2) = results
-    np.testing.assert_allclose(p1, p2, rtol=1e-12)
-    np.testing.assert_allclose(g1, g2, rtol=1e-10, atol=1e-15)
-    for name in w1:
-        np.testing.assert_allclose(w1[name], w2[name], rtol=1e-10, atol=1e-12, err_msg=name)
+        passes.append(training_pass(model, x, y))
+        probabilities.append(model.predict_proba(x))
+    np.testing.assert_allclose(probabilities[0], probabilities[1], rtol=1e-12)
+    assert_same_gradients(*passes, grad_x_atol=1e-15)
 
 
 def test_pooling_before_relu_computes_what_relu_before_pooling_does():
@@ -206,18 +218,10 @@ def test_pooling_before_relu_computes_what_relu_before_pooling_does():
     swapped[pool], swapped[pool + 1] = swapped[pool + 1], swapped[pool]
     textbook = Sequential(swapped, SoftmaxCrossEntropy())
     x, y = rng.standard_normal((5, 1, 28, 28)), one_hot(rng.integers(0, 10, 5))
-    results = []
-    for network in (model, textbook):  # the same layer objects: compare training passes
-        out = network.forward(x, training=True)
-        _, grad_out = network.loss.value_and_gradient(out, y)
-        grad_x = network.backward(grad_out)
-        grads = {slot.name: slot.grad.copy() for slot in network.named_params()}
-        results.append((out, grad_x, grads))
-    (out1, gx1, g1), (out2, gx2, g2) = results
-    np.testing.assert_allclose(out1, out2, rtol=1e-12)
-    np.testing.assert_allclose(gx1, gx2, rtol=1e-10, atol=1e-14)
-    for name in g1:
-        np.testing.assert_allclose(g1[name], g2[name], rtol=1e-10, atol=1e-12, err_msg=name)
+    first = training_pass(model, x, y)  # the same layer objects: compare training passes
+    second = training_pass(textbook, x, y)
+    np.testing.assert_allclose(first[0], second[0], rtol=1e-12)
+    assert_same_gradients(first, second, grad_x_atol=1e-14)
 
 
 def test_maxpool_sends_an_infinite_gradient_only_to_the_maximum():

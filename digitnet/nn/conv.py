@@ -117,13 +117,6 @@ def _array_in_order(shape, order, dtype, *, zeros: bool) -> np.ndarray:
     return stored.transpose(np.argsort(order))
 
 
-def _in_order_of(template: np.ndarray, values: np.ndarray) -> np.ndarray:
-    """A copy of values laid out in memory like template (same shape)."""
-    out = np.empty_like(template, dtype=values.dtype)
-    out[...] = values
-    return out
-
-
 @register_layer
 class Conv2D(Layer):
     """2-D cross-correlation z = W ⋆ x + b (what PyTorch's Conv2d computes).
@@ -164,6 +157,7 @@ class Conv2D(Layer):
         self.grads = {name: np.zeros_like(p) for name, p in self.params.items()}
         self._cols: np.ndarray | None = None  # (in, kh, kw, ...) im2col columns for backward
         self._x_shape: tuple[int, ...] = ()
+        self._layout_used = CHANNEL_BATCH  # the internal layout of the last forward pass
 
     def _layout(self, out_w: int) -> tuple[tuple[int, ...], tuple[int, int]]:
         """Batch-last when an output row is short or the kernel large: im2col then copies
@@ -180,7 +174,7 @@ class Conv2D(Layer):
         out_h, out_w = _out_size(height, kh, sh, ph), _out_size(width, kw, sw, pw)
         if out_h < 1 or out_w < 1:
             raise ValueError(f"Conv2D kernel {self.kernel_size} is larger than the input {x.shape}")
-        order, axes = self._layout(out_w)
+        order, axes = self._layout_used = self._layout(out_w)
         size = (height + 2 * ph, width + 2 * pw)
         padded = _embed(x.transpose(order), size, ph, pw, axes)
         cols = _im2col(padded, self.kernel_size, self.stride, (out_h, out_w), axes)
@@ -199,7 +193,7 @@ class Conv2D(Layer):
         batch, _, height, width = self._x_shape
         (kh, kw), (sh, sw), (ph, pw) = self.kernel_size, self.stride, self.padding
         out_h, out_w = grad_z.shape[2:]
-        order, axes = self._layout(out_w)
+        order, axes = self._layout_used  # the forward pass's choice, which cols follow
         grad_internal = grad_z.transpose(order)  # (out, ...) like cols' trailing axes
         grad_mat = grad_internal.reshape(self.out_channels, -1)  # (out, N)
         np.sum(grad_mat, axis=1, out=self.grads["b"])
@@ -329,8 +323,11 @@ class MaxPool2D(Layer):
         covered = (sh, sw) == (ph, pw) and self._x_shape[2:] == (out_h * sh, out_w * sw)
         # in x's memory order, so that the layers below combine it with their own arrays fast
         grad_x = _array_in_order(self._x_shape, self._x_order, grad_out.dtype, zeros=not covered)
-        if _memory_order(grad_out) != _memory_order(self._argmax):
-            grad_out = _in_order_of(self._argmax, grad_out)  # mixed orders measured 6x slower
+        argmax_order = _memory_order(self._argmax)
+        if _memory_order(grad_out) != argmax_order:  # mixed orders measured 6x slower
+            aligned = _array_in_order(grad_out.shape, argmax_order, grad_out.dtype, zeros=False)
+            aligned[...] = grad_out
+            grad_out = aligned
         with np.errstate(over="ignore", invalid="ignore"):
             finite = bool(np.isfinite(grad_out.sum()))  # a sum is inf/NaN if any value is
         for index, view in self._offsets(grad_x, out_h, out_w):

@@ -7,6 +7,7 @@ import numpy as np
 from digitnet.config import ModelConfig
 from digitnet.errors import ConfigError
 from digitnet.nn.cnn import build_cnn
+from digitnet.nn.deskew import Deskew
 from digitnet.nn.model import Sequential, build_mlp
 
 N_INPUTS = 784
@@ -17,6 +18,13 @@ def build_model(
     config: ModelConfig, rng: np.random.Generator, *, dtype: type = np.float32
 ) -> Sequential:
     """The network `config` describes; the same rng state gives bit-identical weights."""
+    network = _build_network(config, rng, dtype)
+    if config.deskew:
+        network.layers.insert(0, Deskew())
+    return network
+
+
+def _build_network(config: ModelConfig, rng: np.random.Generator, dtype: type) -> Sequential:
     loss_kwargs = {"label_smoothing": config.label_smoothing} if config.label_smoothing else None
     if config.kind == "mlp":
         return build_mlp(
@@ -52,6 +60,8 @@ def input_layout(config: ModelConfig) -> str:
 
 
 def layout_of(model: Sequential) -> str:
-    """The input layout a built (or loaded) network expects, from its first layer."""
-    first = model.layers[0].spec()["type"] if model.layers else "Dense"
+    """The input layout a built (or loaded) network expects, from its first layer after any
+    fixed preprocessing (Deskew takes either layout)."""
+    learning = model.layers[model.fixed_prefix :]
+    first = learning[0].spec()["type"] if learning else "Dense"
     return "image" if first == "Conv2D" else "flat"

@@ -19,7 +19,8 @@ class ModelConfig:
 
     kind "mlp": Dense layers of `hidden` sizes with `activation`, then 10 outputs. output
     "softmax" trains with cross-entropy on the logits; "sigmoid" ends in a sigmoid layer and
-    trains with the quadratic cost (seed 000). kind "cnn": convolutions of `conv_channels`
+    trains with the quadratic cost (seed 000). deskew puts a Deskew layer first, which shears
+    every image upright (digitnet.nn.deskew). kind "cnn": convolutions of `conv_channels`
     (see digitnet.nn.cnn.build_cnn), then ReLU Dense layers of `hidden` sizes, then 10 logits.
     """
 
@@ -36,6 +37,7 @@ class ModelConfig:
     pool_every: int = 2  # kind "cnn": a 2x2 max-pool after this many convolutions
     padding: str = "same"  # kind "cnn": "same" keeps the side through a conv, "valid" shrinks it
     batch_norm: bool = True  # kind "cnn": BatchNorm after each convolution
+    deskew: bool = False  # straighten slanted digits first (a Deskew layer at the input)
 
     def __post_init__(self) -> None:
         if self.kind not in ("mlp", "cnn"):

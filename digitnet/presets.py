@@ -35,7 +35,7 @@ class Preset:
             pooling = f"{model.padding} padding, pool every {model.pool_every}"
             return f"CNN {k}x{k} conv {channels} ({pooling}), dense {dense}"
         sizes = "-".join(str(s) for s in (784, *model.hidden, 10))
-        return f"{sizes} {model.activation}"
+        return f"{sizes} {model.activation}" + (", deskewed" if model.deskew else "")
 
 
 _FULL_BATCH_GD = dict(optimizer="sgd", batch_size=0, validation=0, log_every=50)
@@ -113,8 +113,8 @@ PRESETS: dict[str, Preset] = {
         ),
         Preset(
             "mlp",
-            "the default: 784-512-256-10 ReLU, Adam with cosine decay, about a minute",
-            ModelConfig(hidden=(512, 256), activation="relu"),
+            "the default: deskewed 784-512-256-10 ReLU, Adam with cosine decay, about a minute",
+            ModelConfig(hidden=(512, 256), activation="relu", deskew=True),
             TrainConfig(
                 optimizer="adam",
                 learning_rate=2e-3,
@@ -127,9 +127,10 @@ PRESETS: dict[str, Preset] = {
         ),
         Preset(
             "mlp-large",
-            "784-1024-1024-10 ReLU, input and hidden dropout, AdamW, label smoothing, cosine",
+            "deskewed 784-1024-1024-10 ReLU, input and hidden dropout, AdamW, label smoothing",
             ModelConfig(
                 hidden=(1024, 1024),
+                deskew=True,
                 activation="relu",
                 input_dropout=0.2,
                 dropout=0.4,

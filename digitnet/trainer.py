@@ -90,6 +90,7 @@ class Trainer:
     val: tuple[np.ndarray, np.ndarray] | None = None
     augment: Callable[[np.ndarray], np.ndarray] | None = None
     optimizer: Optimizer = field(init=False)
+    _preprocessed: np.ndarray | None = field(default=None, init=False, repr=False)
 
     def __post_init__(self) -> None:
         n = len(self.x)
@@ -132,6 +133,7 @@ class Trainer:
         stop_requested = should_stop or (lambda: False)
         good_weights = self.model.get_state()
         good_step = state.step
+        x, start = self._inputs()
         while state.step < self.total_steps:
             if state.position == 0:
                 state.shuffle_state = self.shuffle_rng.bit_generator.state
@@ -143,11 +145,15 @@ class Trainer:
             for positions in batch_slices(len(self.x), self.batch_size, start=state.position):
                 if stop_requested():
                     return TrainResult(state.history, state, "interrupted")
-                x_batch, y_batch = self._batch(order, positions)
+                x_batch, y_batch = self._batch(x, order, positions)
                 self.optimizer.learning_rate = self.schedule(state.step)
                 with np.errstate(over="ignore", invalid="ignore"):  # divergence is checked below
                     loss = self.model.train_step(
-                        x_batch, y_batch, self.optimizer, clip_norm=self.config.clip_norm
+                        x_batch,
+                        y_batch,
+                        self.optimizer,
+                        clip_norm=self.config.clip_norm,
+                        start=start,
                     )
                 if not math.isfinite(loss):
                     self.model.set_state(good_weights)
@@ -186,14 +192,26 @@ class Trainer:
         if self.config.patience is not None and state.best_weights is not None:
             self.model.set_state(state.best_weights)
 
-    def _batch(self, order: np.ndarray | None, positions: slice) -> tuple[np.ndarray, np.ndarray]:
+    def _inputs(self) -> tuple[np.ndarray, int]:
+        """The training inputs and the layer training starts at: without augmentation the
+        model's fixed preprocessing (Deskew) runs once over the training set, not every batch."""
+        start = 0 if self.augment is not None else self.model.fixed_prefix
+        if not start:
+            return self.x, 0
+        if self._preprocessed is None:
+            self._preprocessed = self.model.preprocess(self.x)
+        return self._preprocessed, start
+
+    def _batch(
+        self, x: np.ndarray, order: np.ndarray | None, positions: slice
+    ) -> tuple[np.ndarray, np.ndarray]:
         if self.full_batch:
             assert self.y is not None
-            x_batch, y_batch = self.x, self.y
+            x_batch, y_batch = x, self.y
         else:
             assert order is not None
             indices = order[positions]
-            x_batch = self.x[indices]
+            x_batch = x[indices]
             y_batch = one_hot(self.labels[indices], dtype=self.x.dtype.type)
         if self.augment is not None:
             x_batch = self.augment(x_batch)

@@ -61,6 +61,11 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     net.add_argument("--kernel-size", type=int, help="CNN kernel side (odd)")
     net.add_argument("--dropout", type=float, help="dropout rate after each hidden layer")
     net.add_argument("--label-smoothing", type=float)
+    net.add_argument(
+        "--deskew",
+        action=argparse.BooleanOptionalAction,
+        help="straighten slanted digits before the first layer (saved in the model)",
+    )
     opt = parser.add_argument_group("training overrides")
     opt.add_argument("--optimizer", choices=["sgd", "momentum", "nesterov", "adam", "adamw"])
     opt.add_argument("--lr", type=float, dest="learning_rate", help="learning rate")
@@ -138,6 +143,7 @@ def configs_from_args(args: argparse.Namespace) -> tuple[str, ModelConfig, Train
         init=args.init,
         dropout=args.dropout,
         label_smoothing=args.label_smoothing,
+        deskew=args.deskew,
         conv_channels=args.conv,
         kernel_size=args.kernel_size,
     )

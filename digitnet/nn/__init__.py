@@ -15,6 +15,7 @@ from digitnet.nn.activations import (
 )
 from digitnet.nn.cnn import build_cnn
 from digitnet.nn.conv import Conv2D, Flatten, MaxPool2D
+from digitnet.nn.deskew import Deskew, deskew
 from digitnet.nn.init import INITIALIZERS, initialize
 from digitnet.nn.layers import LAYER_TYPES, Dense, Dropout, Layer, layer_from_spec, register_layer
 from digitnet.nn.losses import LOSSES, Loss, MeanSquaredError, SoftmaxCrossEntropy, loss_from_name
@@ -53,6 +54,7 @@ __all__ = [
     "BatchNorm",
     "Conv2D",
     "Dense",
+    "Deskew",
     "Dropout",
     "Flatten",
     "Layer",
@@ -73,6 +75,7 @@ __all__ = [
     "build_mlp",
     "clip_grad_norm",
     "constant",
+    "deskew",
     "cosine",
     "exponential",
     "initialize",

@@ -33,6 +33,8 @@ class Layer:
     """
 
     decayed: ClassVar[frozenset[str]] = frozenset()  # param names weight decay applies to
+    # fixed preprocessing: no parameters, the same output in training and inference
+    fixed: ClassVar[bool] = False
 
     def __init__(self) -> None:
         self.params: dict[str, np.ndarray] = {}

@@ -47,12 +47,40 @@ class Sequential:
                 return param.dtype
         return np.dtype(np.float32)
 
-    def forward(self, x: np.ndarray, *, training: bool = False) -> np.ndarray:
-        """x: (batch, ...) cast to the model dtype -> network output (logits for cross_entropy)."""
+    def forward(self, x: np.ndarray, *, training: bool = False, start: int = 0) -> np.ndarray:
+        """x: (batch, ...) cast to the model dtype -> network output (logits for cross_entropy).
+
+        start > 0 skips the first layers: x is what they already made of the raw input.
+        """
         x = np.ascontiguousarray(x, dtype=self.dtype)
-        for layer in self.layers:
+        for layer in self.layers[start:]:
             x = layer.forward(x, training=training)
         return x
+
+    @property
+    def fixed_prefix(self) -> int:
+        """How many leading layers are fixed preprocessing (Layer.fixed), e.g. 1 for Deskew."""
+        count = 0
+        while count < len(self.layers) and self.layers[count].fixed:
+            count += 1
+        return count
+
+    def preprocess(self, x: np.ndarray) -> np.ndarray:
+        """x through the fixed_prefix layers, in inference chunks: train on the result with
+        train_step(..., start=fixed_prefix) instead of redoing them every batch."""
+        count = self.fixed_prefix
+        x = np.ascontiguousarray(x, dtype=self.dtype)
+        if count == 0 or len(x) == 0:
+            return x
+        out = None  # allocated once the first chunk shows the output shape: no concatenation
+        for start in range(0, len(x), self.inference_chunk):
+            part = x[start : start + self.inference_chunk]
+            for layer in self.layers[:count]:
+                part = layer.forward(part)
+            if out is None:
+                out = np.empty((len(x), *part.shape[1:]), part.dtype)
+            out[start : start + len(part)] = part
+        return out
 
     def backward(self, grad_out: np.ndarray, *, need_input_grad: bool = True) -> np.ndarray | None:
         """Back-propagate dLoss/doutput through every layer (filling grads); return dLoss/dx.
@@ -111,12 +139,14 @@ class Sequential:
         optimizer: Optimizer,
         *,
         clip_norm: float | None = None,
+        start: int = 0,
     ) -> float:
         """forward (training) → loss → backward → optional clip → optimizer.step(); return the loss.
 
-        The loss is that of the batch before the update.
+        The loss is that of the batch before the update. start: as in forward (x already went
+        through the first `start` layers, which must be fixed preprocessing).
         """
-        output = self.forward(x, training=True)
+        output = self.forward(x, training=True, start=start)
         value, grad_out = self.loss.value_and_gradient(output, y_onehot)
         self.backward(grad_out, need_input_grad=False)
         if clip_norm is not None:

@@ -19,6 +19,7 @@ from digitnet.errors import ConfigError
 from digitnet.nn.layers import Layer, register_layer
 
 MIN_ROW_VARIANCE = 1e-2  # below this (a single row of ink) there is no slant to measure
+BLOCK = 512  # images deskewed at a time: larger blocks measured 2x slower (cache misses)
 
 
 def image_moments(images: np.ndarray) -> tuple[np.ndarray, ...]:
@@ -89,7 +90,11 @@ class Deskew(Layer):
             raise ConfigError(
                 f"Deskew needs square one-channel images, got inputs of shape {x.shape}"
             )
-        return deskew(x.reshape(len(x), side, side)).reshape(x.shape)
+        images = x.reshape(len(x), side, side)
+        out = np.empty_like(images)
+        for start in range(0, len(x), BLOCK):
+            out[start : start + BLOCK] = deskew(images[start : start + BLOCK])
+        return out.reshape(x.shape)
 
     def backward(self, grad_out: np.ndarray, *, need_input_grad: bool = True) -> np.ndarray | None:
         """No gradient: the shear depends on the image itself, and nothing below it learns.

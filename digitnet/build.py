@@ -20,7 +20,7 @@ def build_model(
     """The network `config` describes; the same rng state gives bit-identical weights."""
     network = _build_network(config, rng, dtype)
     if config.deskew:
-        network.layers.insert(0, Deskew())
+        return Sequential([Deskew(), *network.layers], network.loss)
     return network
 
 

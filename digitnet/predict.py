@@ -28,7 +28,7 @@ class Prediction:
     source: str
     digit: int
     probabilities: np.ndarray  # (10,)
-    input28: np.ndarray  # (28, 28) float32 in [0, 1], bright ink on black
+    input28: np.ndarray  # (28, 28) float32, bright ink on black, after any Deskew layer
 
     def to_dict(self) -> dict:
         return {
@@ -54,22 +54,27 @@ def load_default_model() -> ModelFile:
     return load_model(path)
 
 
-def probabilities_for(model: Sequential, images28: np.ndarray) -> np.ndarray:
-    """(n, 10) class probabilities for (n, 28, 28) float images in [0, 1], bright ink on black."""
+def _network_inputs(model: Sequential, images28: np.ndarray) -> np.ndarray:
+    """(n, 28, 28) or (28, 28) float images -> the model's input layout."""
     images28 = np.asarray(images28, dtype=np.float32)
     if images28.ndim == 2:
         images28 = images28[None]
-    if layout_of(model) == "image":
-        x = images28.reshape(len(images28), 1, 28, 28)
-    else:
-        x = images28.reshape(len(images28), 784)
-    return model.predict_proba(x)
+    shape = (1, 28, 28) if layout_of(model) == "image" else (784,)
+    return images28.reshape(len(images28), *shape)
+
+
+def probabilities_for(model: Sequential, images28: np.ndarray) -> np.ndarray:
+    """(n, 10) class probabilities for (n, 28, 28) float images in [0, 1], bright ink on black."""
+    return model.predict_proba(_network_inputs(model, images28))
 
 
 def predict_image28(model: Sequential, image28: np.ndarray, *, source: str = "array") -> Prediction:
-    """The prediction for one preprocessed 28x28 image."""
-    probabilities = probabilities_for(model, image28)[0]
-    return Prediction(source, int(probabilities.argmax()), probabilities, np.asarray(image28))
+    """The prediction for one preprocessed 28x28 image; input28 is that image as the first
+    learning layer sees it (sheared upright when the model starts with Deskew)."""
+    x = _network_inputs(model, image28)
+    probabilities = model.predict_proba(x)[0]
+    seen = model.preprocess(x).reshape(28, 28)
+    return Prediction(source, int(probabilities.argmax()), probabilities, seen)
 
 
 def predict_grey(

@@ -128,7 +128,17 @@ class Trainer:
         should_stop: Callable[[], bool] | None = None,
     ) -> TrainResult:
         """Train until the budget is spent, early stopping, divergence or should_stop()."""
-        state = state or TrainState()
+        try:
+            return self._train(state or TrainState(), on_event, should_stop)
+        finally:
+            self._preprocessed = None  # the preprocessed copy of x is only needed while training
+
+    def _train(
+        self,
+        state: TrainState,
+        on_event: Callable[[TrainEvent], None] | None,
+        should_stop: Callable[[], bool] | None,
+    ) -> TrainResult:
         notify = on_event or (lambda event: None)
         stop_requested = should_stop or (lambda: False)
         good_weights = self.model.get_state()
@@ -193,9 +203,10 @@ class Trainer:
             self.model.set_state(state.best_weights)
 
     def _inputs(self) -> tuple[np.ndarray, int]:
-        """The training inputs and the layer training starts at: without augmentation the
-        model's fixed preprocessing (Deskew) runs once over the training set, not every batch."""
-        start = 0 if self.augment is not None else self.model.fixed_prefix
+        """The training inputs and the layer training starts at: the model's fixed
+        preprocessing (Deskew) runs once over the training set, not every batch; any
+        augmentation then distorts the preprocessed images."""
+        start = self.model.fixed_prefix
         if not start:
             return self.x, 0
         if self._preprocessed is None:

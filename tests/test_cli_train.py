@@ -169,3 +169,17 @@ def test_resume_from_a_finished_model_is_refused(tmp_path):
 def test_usage_errors_exit_2(args):
     result = run_cli("train", *args)
     assert result.returncode == 2 and "usage:" in result.stderr
+
+
+@pytest.mark.parametrize(("flag", "first_layer"), [("--deskew", "Deskew"), ("--no-deskew", "Dense")])
+def test_deskew_flag_decides_the_first_layer(tmp_path, flag, first_layer):
+    out = tmp_path / "m.npz"
+    args = [*SMALL, "--epochs", "2", "--out", str(out), "--no-plot", "--json", flag]
+    result = run_cli("train", *args)
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["test_accuracy"] > 0.8
+    from digitnet.io import load_model
+
+    loaded = load_model(out)
+    assert loaded.model.spec()["layers"][0]["type"] == first_layer
+    assert loaded.meta["model_config"]["deskew"] is (flag == "--deskew")

@@ -11,8 +11,9 @@ from digitnet.build import build_model, layout_of
 from digitnet.config import ModelConfig, TrainConfig
 from digitnet.errors import ConfigError
 from digitnet.io import load_model, save_model
-from digitnet.nn import Deskew, deskew
+from digitnet.nn import Deskew, Sequential, deskew
 from digitnet.nn.deskew import image_moments
+from digitnet.predict import predict_image28
 from digitnet.trainer import Trainer
 
 
@@ -68,8 +69,12 @@ def test_mnist_digits_lose_their_slant():
     assert np.mean(np.abs(slant(out))) < 0.03
     assert out.min() >= 0 and out.max() <= 1 + 1e-6
     assert out.dtype == np.float32
-    # one image at a time gives the same result as the whole batch
-    np.testing.assert_allclose(deskew(images[7:8]), out[7:8], atol=1e-6)
+    # an image's result does not depend on the batch it comes in
+    one_by_one = np.concatenate([deskew(images[i : i + 1]) for i in range(len(images))])
+    np.testing.assert_array_equal(one_by_one, out)
+    # integer pixels are deskewed as floats (no overflow in the moments)
+    as_bytes = (images * 255).round().astype(np.uint8)
+    np.testing.assert_allclose(deskew(as_bytes), deskew(as_bytes.astype(np.float32)))
 
 
 def test_the_layer_keeps_either_input_layout_and_refuses_other_shapes():
@@ -79,8 +84,9 @@ def test_the_layer_keeps_either_input_layout_and_refuses_other_shapes():
     image = layer.forward(x.reshape(-1, 1, 28, 28), training=True)
     assert flat.shape == (8, 784) and image.shape == (8, 1, 28, 28)
     np.testing.assert_array_equal(flat, image.reshape(8, 784))
-    with pytest.raises(ConfigError, match="square one-channel"):
-        layer.forward(np.zeros((2, 700), np.float32))
+    for shape in [(2, 700), (2, 1, 16, 64), (2, 3, 28, 28), (2, 28, 28)]:
+        with pytest.raises(ConfigError, match="square one-channel"):
+            layer.forward(np.zeros(shape, np.float32))
     with pytest.raises(ConfigError, match="fixed preprocessing"):
         layer.backward(np.ones_like(flat))
 
@@ -98,16 +104,41 @@ def test_a_deskewing_network_saves_loads_and_reads_its_layout(tmp_path):
     np.testing.assert_array_equal(loaded.model.predict_proba(x), model.predict_proba(x))
 
 
-def test_deskewing_the_training_set_once_equals_deskewing_every_batch():
-    """Without augmentation the trainer deskews its inputs once (model.preprocess); an
-    identity augmentation forces the per-batch path: both must train the same network."""
+def test_the_trainer_deskews_once_and_trains_as_on_deskewed_images():
+    """The trainer runs the Deskew layer once over its inputs and starts every step at the
+    next layer: the weights equal those of the same network without Deskew trained on
+    images deskewed beforehand, bit for bit, with and without augmentation."""
     x, labels = read_mnist("train", 600)
     config = TrainConfig(batch_size=50, epochs=2, validation=0, log_every=1000)
-    trained = []
-    for augment in (None, lambda batch: batch):
-        model = build_model(ModelConfig(hidden=(32,), deskew=True), np.random.default_rng(3))
-        trainer = Trainer(model, config, x, labels, np.random.default_rng(4), augment=augment)
-        trainer.run()
-        trained.append(model.get_weights())
-    for name in trained[0]:
-        np.testing.assert_allclose(trained[0][name], trained[1][name], rtol=1e-4, atol=1e-6)
+    shift_right = lambda batch: np.roll(batch, 1, axis=1)  # noqa: E731 (a stand-in augmentation)
+    for augment in (None, shift_right):
+        weights = []
+        for deskew_layer, inputs in ((True, x), (False, Deskew().forward(x))):
+            config_model = ModelConfig(hidden=(32,), deskew=deskew_layer)
+            model = build_model(config_model, np.random.default_rng(3))
+            trainer = Trainer(model, config, inputs, labels, np.random.default_rng(4))
+            trainer.augment = augment
+            calls = []
+            trainer.model.preprocess = lambda xs, f=model.preprocess: calls.append(1) or f(xs)
+            trainer.run()
+            assert len(calls) == (1 if deskew_layer else 0)
+            assert trainer._preprocessed is None  # the copy is dropped after training
+            weights.append(list(model.get_weights().values()))
+        for with_layer, without in zip(*weights, strict=True):
+            np.testing.assert_array_equal(with_layer, without)
+
+
+def test_fixed_layers_must_come_first_and_start_cannot_skip_learning_layers():
+    model = build_model(ModelConfig(hidden=(8,), deskew=True), np.random.default_rng(0))
+    with pytest.raises(ConfigError, match="must come first"):
+        Sequential([*model.layers, Deskew()], model.loss)
+    with pytest.raises(ValueError, match="skip more"):
+        model.forward(np.zeros((1, 784), np.float32), start=2)
+
+
+def test_predictions_show_the_image_as_the_network_saw_it():
+    x, _ = read_mnist("t10k", 1)
+    model = build_model(ModelConfig(hidden=(8,), deskew=True), np.random.default_rng(0))
+    image = x.reshape(28, 28)
+    prediction = predict_image28(model, image)
+    np.testing.assert_array_equal(prediction.input28, deskew(image[None])[0])

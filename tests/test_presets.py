@@ -88,3 +88,9 @@ def test_presets_command_lists_every_preset_with_its_seed():
     assert "95.3% train, 84.57% test" in result.stdout
     listing = json.loads(run_cli("presets", "--json").stdout)
     assert listing["seed004"]["seed"] == "004" and listing["mlp"]["seed"] is None
+
+
+def test_the_modern_mlps_deskew_and_the_others_do_not():
+    deskewing = {name for name, preset in PRESETS.items() if preset.model.deskew}
+    assert deskewing == {"mlp", "mlp-large"}
+    assert get_preset("mlp-large").architecture.endswith(", deskewed")

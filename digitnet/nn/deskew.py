@@ -19,22 +19,28 @@ from digitnet.errors import ConfigError
 from digitnet.nn.layers import Layer, register_layer
 
 MIN_ROW_VARIANCE = 1e-2  # below this (a single row of ink) there is no slant to measure
-BLOCK = 512  # images deskewed at a time: larger blocks measured 2x slower (cache misses)
+BLOCK = 512  # images deskewed at a time, so that the temporaries stay in cache
 
 
 def image_moments(images: np.ndarray) -> tuple[np.ndarray, ...]:
-    """(n, h, w) non-negative images -> mass, centre row cy, centre column cx, row variance
-    and row-column covariance of each image's ink (pixel values as weights)."""
+    """(n, h, w) non-negative float images -> mass, centre row cy, centre column cx, row
+    variance and row-column covariance of each image's ink (pixel values as weights).
+
+    Sums run along each image's own axes (einsum, not a BLAS product whose blocking depends
+    on the batch), so an image's moments do not depend on the other images in its batch.
+    """
     _, h, w = images.shape
     rows = np.arange(h, dtype=images.dtype)
     cols = np.arange(w, dtype=images.dtype)
-    row_mass = images.sum(axis=2)
+    row_mass = images.sum(axis=2)  # (n, h)
     mass = row_mass.sum(axis=1)
     per_mass = 1 / np.where(mass > 0, mass, 1)
-    cy = row_mass @ rows * per_mass
-    cx = images.sum(axis=1) @ cols * per_mass
-    var_y = row_mass @ (rows * rows) * per_mass - cy * cy
-    cov_xy = (images @ cols) @ rows * per_mass - cx * cy
+    cy = np.einsum("ny,y->n", row_mass, rows) * per_mass
+    cx = np.einsum("nx,x->n", images.sum(axis=1), cols) * per_mass
+    dy = rows - cy[:, None]  # (n, h)
+    var_y = np.einsum("ny,ny,ny->n", row_mass, dy, dy) * per_mass
+    ink_columns = np.einsum("nyx,x->ny", images, cols)  # Σ_x x·image per row
+    cov_xy = np.einsum("ny,ny->n", ink_columns - cx[:, None] * row_mass, dy) * per_mass
     return mass, cy, cx, var_y, cov_xy
 
 
@@ -54,11 +60,13 @@ def row_shifts(images: np.ndarray) -> np.ndarray:
 
 
 def deskew(images: np.ndarray) -> np.ndarray:
-    """(n, h, w) float images -> the same images sheared upright (linear interpolation).
+    """(n, h, w) images -> the same images sheared upright (float32 unless given float64).
 
     Each row moves as a whole by a fractional shift, so every output pixel blends two
     neighbours of its row: (1 - f) * row[x + k] + f * row[x + k + 1], zero outside the image.
     """
+    if not np.issubdtype(images.dtype, np.floating):
+        images = images.astype(np.float32)  # integer pixels would overflow the moments
     n, h, w = images.shape
     shifts = row_shifts(images)
     whole = np.floor(shifts)
@@ -66,10 +74,12 @@ def deskew(images: np.ndarray) -> np.ndarray:
     margin = w + 1  # any shift in [-w, w] reads inside the zero margins
     padded = np.zeros((n, h, w + 2 * margin), dtype=images.dtype)
     padded[:, :, margin : margin + w] = images
-    row_starts = np.arange(n * h).reshape(n, h) * (w + 2 * margin) + margin
-    left = (row_starts + whole.astype(np.intp))[:, :, None] + np.arange(w)
-    flat = padded.reshape(-1)
-    return (1 - frac) * flat[left] + frac * flat[left + 1]
+    # every run of w + 1 pixels of each padded row, as a view; each row picks the run that
+    # starts at its whole shift (fancy indexing copies n·h runs, not n·h·w single pixels)
+    runs = np.lib.stride_tricks.sliding_window_view(padded, w + 1, axis=2)
+    starts = (margin + whole).astype(np.intp)
+    picked = runs[np.arange(n)[:, None], np.arange(h), starts]  # (n, h, w + 1)
+    return (1 - frac) * picked[:, :, :-1] + frac * picked[:, :, 1:]
 
 
 @register_layer
@@ -84,9 +94,9 @@ class Deskew(Layer):
     fixed: ClassVar[bool] = True
 
     def forward(self, x: np.ndarray, *, training: bool = False) -> np.ndarray:
-        pixels = math.prod(x.shape[1:])
-        side = math.isqrt(pixels)
-        if side * side != pixels or (x.ndim == 4 and x.shape[1] != 1):
+        side = math.isqrt(x.shape[1]) if x.ndim == 2 else x.shape[-1]
+        square = side > 0 and x.shape[1:] in ((side * side,), (1, side, side))
+        if not square:
             raise ConfigError(
                 f"Deskew needs square one-channel images, got inputs of shape {x.shape}"
             )

@@ -25,6 +25,10 @@ class Sequential:
     def __init__(self, layers: list[Layer], loss: Loss) -> None:
         self.layers = list(layers)
         self.loss = loss
+        learned = self.layers[self.fixed_prefix :]
+        misplaced = [type(layer).__name__ for layer in learned if layer.fixed]
+        if misplaced:
+            raise ConfigError(f"{misplaced[0]} is fixed preprocessing: it must come first")
 
     def named_params(self) -> list[Slot]:
         """Slots sharing the layers' arrays, in layer order then param order; same every call."""
@@ -50,8 +54,11 @@ class Sequential:
     def forward(self, x: np.ndarray, *, training: bool = False, start: int = 0) -> np.ndarray:
         """x: (batch, ...) cast to the model dtype -> network output (logits for cross_entropy).
 
-        start > 0 skips the first layers: x is what they already made of the raw input.
+        start > 0 skips the first layers, which must be fixed preprocessing (fixed_prefix):
+        x is what they already made of the raw input.
         """
+        if not 0 <= start <= self.fixed_prefix:
+            raise ValueError(f"start {start} would skip more than the fixed preprocessing layers")
         x = np.ascontiguousarray(x, dtype=self.dtype)
         for layer in self.layers[start:]:
             x = layer.forward(x, training=training)
@@ -146,7 +153,7 @@ class Sequential:
         """forward (training) → loss → backward → optional clip → optimizer.step(); return the loss.
 
         The loss is that of the batch before the update. start: as in forward (x already went
-        through the first `start` layers, which must be fixed preprocessing).
+        through the first `start` layers, fixed preprocessing).
         """
         output = self.forward(x, training=True, start=start)
         value, grad_out = self.loss.value_and_gradient(output, y_onehot)

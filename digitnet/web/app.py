@@ -154,12 +154,17 @@ class Predictor:
         return self.predict28(image28)
 
     def predict28(self, image28: np.ndarray) -> dict:
-        """{"digit", "probabilities" (10), "input28" (28x28), "hidden" (units or null)}."""
+        """{"digit", "probabilities" (10), "input28" (28x28, as the network sees it: after any
+        Deskew layer), "hidden" (units or null)}."""
         shape = (1, 1, 28, 28) if self.layout == "image" else (1, 784)
         x = np.asarray(image28, dtype=self.model.dtype).reshape(shape)
         hidden = None
         with self._lock:
+            seen = self.model.preprocess(x)  # what the first learning layer sees (Deskew)
+            x = seen
             for index, layer in enumerate(self.model.layers):
+                if index < self.model.fixed_prefix:
+                    continue
                 x = layer.forward(x, training=False)
                 if hidden is None and index in self._activations and x.ndim == 2:
                     hidden = x[0].astype(np.float64)  # a copy: later layers may reuse x
@@ -167,7 +172,7 @@ class Predictor:
         return {
             "digit": int(probabilities.argmax()),
             "probabilities": np.round(probabilities, 6).tolist(),
-            "input28": np.round(np.asarray(image28, dtype=np.float64), 3).tolist(),
+            "input28": np.round(seen.reshape(28, 28).astype(np.float64), 3).tolist(),
             "hidden": None if hidden is None else np.round(hidden, 4).tolist(),
         }
 

@@ -171,7 +171,9 @@ def test_usage_errors_exit_2(args):
     assert result.returncode == 2 and "usage:" in result.stderr
 
 
-@pytest.mark.parametrize(("flag", "first_layer"), [("--deskew", "Deskew"), ("--no-deskew", "Dense")])
+@pytest.mark.parametrize(
+    ("flag", "first_layer"), [("--deskew", "Deskew"), ("--no-deskew", "Dense")]
+)
 def test_deskew_flag_decides_the_first_layer(tmp_path, flag, first_layer):
     out = tmp_path / "m.npz"
     args = [*SMALL, "--epochs", "2", "--out", str(out), "--no-plot", "--json", flag]

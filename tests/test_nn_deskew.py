@@ -119,7 +119,7 @@ def test_the_trainer_deskews_once_and_trains_as_on_deskewed_images():
             trainer = Trainer(model, config, inputs, labels, np.random.default_rng(4))
             trainer.augment = augment
             calls = []
-            trainer.model.preprocess = lambda xs, f=model.preprocess: calls.append(1) or f(xs)
+            trainer.model.preprocess = lambda xs, f=model.preprocess, c=calls: c.append(1) or f(xs)
             trainer.run()
             assert len(calls) == (1 if deskew_layer else 0)
             assert trainer._preprocessed is None  # the copy is dropped after training

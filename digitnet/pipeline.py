@@ -86,7 +86,7 @@ def prepare_data(
 def evaluate(model: Sequential, x: np.ndarray, labels: np.ndarray) -> dict:
     """accuracy, loss, n, confusion (rows = true digit), per-class precision/recall/F1, and
     the predictions and probabilities themselves (arrays, for plots)."""
-    outputs = network_outputs(model, x)
+    outputs = model.outputs(x)
     probabilities = model.loss.probabilities(outputs)
     predicted = probabilities.argmax(axis=1)
     report = classification_report(labels, predicted)
@@ -94,13 +94,6 @@ def evaluate(model: Sequential, x: np.ndarray, labels: np.ndarray) -> dict:
     report["predicted"] = predicted
     report["probabilities"] = probabilities
     return report
-
-
-def network_outputs(model: Sequential, x: np.ndarray) -> np.ndarray:
-    """The network's outputs (logits for cross-entropy) at inference, in chunks."""
-    batch_size = model.inference_chunk
-    chunks = [model.forward(x[i : i + batch_size]) for i in range(0, len(x), batch_size)]
-    return np.concatenate(chunks) if chunks else np.zeros((0, 10), dtype=x.dtype)
 
 
 @dataclass

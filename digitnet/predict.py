@@ -71,10 +71,10 @@ def probabilities_for(model: Sequential, images28: np.ndarray) -> np.ndarray:
 def predict_image28(model: Sequential, image28: np.ndarray, *, source: str = "array") -> Prediction:
     """The prediction for one preprocessed 28x28 image; input28 is that image as the first
     learning layer sees it (sheared upright when the model starts with Deskew)."""
-    x = _network_inputs(model, image28)
-    probabilities = model.predict_proba(x)[0]
-    seen = model.preprocess(x).reshape(28, 28)
-    return Prediction(source, int(probabilities.argmax()), probabilities, seen)
+    seen = model.preprocess(_network_inputs(model, image28))  # deskewed once, if at all
+    outputs = model.forward(seen, start=model.fixed_prefix)
+    probabilities = model.loss.probabilities(outputs)[0]
+    return Prediction(source, int(probabilities.argmax()), probabilities, seen.reshape(28, 28))
 
 
 def predict_grey(

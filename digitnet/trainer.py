@@ -90,7 +90,6 @@ class Trainer:
     val: tuple[np.ndarray, np.ndarray] | None = None
     augment: Callable[[np.ndarray], np.ndarray] | None = None
     optimizer: Optimizer = field(init=False)
-    _preprocessed: np.ndarray | None = field(default=None, init=False, repr=False)
 
     def __post_init__(self) -> None:
         n = len(self.x)
@@ -128,22 +127,13 @@ class Trainer:
         should_stop: Callable[[], bool] | None = None,
     ) -> TrainResult:
         """Train until the budget is spent, early stopping, divergence or should_stop()."""
-        try:
-            return self._train(state or TrainState(), on_event, should_stop)
-        finally:
-            self._preprocessed = None  # the preprocessed copy of x is only needed while training
-
-    def _train(
-        self,
-        state: TrainState,
-        on_event: Callable[[TrainEvent], None] | None,
-        should_stop: Callable[[], bool] | None,
-    ) -> TrainResult:
+        state = state or TrainState()
         notify = on_event or (lambda event: None)
         stop_requested = should_stop or (lambda: False)
         good_weights = self.model.get_state()
         good_step = state.step
         x, start = self._inputs()
+        val = None if self.val is None else (self.model.preprocess(self.val[0]), self.val[1])
         while state.step < self.total_steps:
             if state.position == 0:
                 state.shuffle_state = self.shuffle_rng.bit_generator.state
@@ -187,7 +177,8 @@ class Trainer:
             if state.position >= len(self.x):
                 state.epoch += 1
                 state.position = 0
-                record = self._end_epoch(state, epoch_losses, time.perf_counter() - epoch_start)
+                seconds = time.perf_counter() - epoch_start
+                record = self._end_epoch(state, epoch_losses, seconds, val, start)
                 good_weights, good_step = self.model.get_state(), state.step
                 loss = record["train_loss"]
                 notify(TrainEvent("epoch", state.step, self.total_steps, state.epoch, loss, record))
@@ -207,11 +198,7 @@ class Trainer:
         preprocessing (Deskew) runs once over the training set, not every batch; any
         augmentation then distorts the preprocessed images."""
         start = self.model.fixed_prefix
-        if not start:
-            return self.x, 0
-        if self._preprocessed is None:
-            self._preprocessed = self.model.preprocess(self.x)
-        return self._preprocessed, start
+        return (self.model.preprocess(self.x) if start else self.x), start
 
     def _batch(
         self, x: np.ndarray, order: np.ndarray | None, positions: slice
@@ -228,7 +215,16 @@ class Trainer:
             x_batch = self.augment(x_batch)
         return x_batch, y_batch
 
-    def _end_epoch(self, state: TrainState, losses: list[float], seconds: float) -> dict:
+    def _end_epoch(
+        self,
+        state: TrainState,
+        losses: list[float],
+        seconds: float,
+        val: tuple[np.ndarray, np.ndarray] | None,
+        start: int,
+    ) -> dict:
+        """The epoch's record; val holds the validation inputs already preprocessed up to
+        layer `start`, so the network runs over them once."""
         record: dict = {
             "epoch": state.epoch,
             "step": state.step,
@@ -236,12 +232,13 @@ class Trainer:
             "learning_rate": float(self.optimizer.learning_rate),
             "seconds": round(seconds, 4),
         }
-        if self.val is not None and len(self.val[0]):
-            x_val, labels_val = self.val
-            probs = self.model.predict_proba(x_val)
+        if val is not None and len(val[0]):
+            x_val, labels_val = val
+            outputs = self.model.outputs(x_val, start=start)
+            probs = self.model.loss.probabilities(outputs)
             record["val_accuracy"] = float(np.mean(probs.argmax(axis=1) == labels_val))
-            record["val_loss"] = self.model.loss_value(
-                x_val, one_hot(labels_val, dtype=x_val.dtype.type)
+            record["val_loss"] = self.model.loss.value(
+                outputs, one_hot(labels_val, dtype=outputs.dtype.type)
             )
         state.history.epochs.append(record)
         return record

@@ -13,6 +13,8 @@ import numpy as np
 import pytest
 from conftest import REPO, assert_one_line_error, run_cli
 
+from digitnet.io import load_model
+
 SMALL = [
     "--train-limit",
     "2000",
@@ -180,8 +182,6 @@ def test_deskew_flag_decides_the_first_layer(tmp_path, flag, first_layer):
     result = run_cli("train", *args)
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["test_accuracy"] > 0.8
-    from digitnet.io import load_model
-
     loaded = load_model(out)
     assert loaded.model.spec()["layers"][0]["type"] == first_layer
     assert loaded.meta["model_config"]["deskew"] is (flag == "--deskew")

@@ -22,6 +22,7 @@ from digitnet.config import ModelConfig, TrainConfig
 from digitnet.data.datasets import Dataset
 from digitnet.errors import ConfigError, ModelFileError
 from digitnet.images import canvas_to_mnist, decode_image_bytes, to_mnist
+from digitnet.nn import Deskew, Sequential, deskew
 from digitnet.pipeline import fit, prepare_data, random_streams
 from digitnet.predict import probabilities_for
 from digitnet.web.app import MAX_BODY_BYTES, Predictor, create_app
@@ -136,6 +137,23 @@ def test_mnist_digit_28x28_unpreprocessed_matches_the_library(client, trained, d
     np.testing.assert_allclose(answer["probabilities"], expected, atol=1e-5)
     np.testing.assert_allclose(answer["input28"], image / 255, atol=1e-3)
     assert len(answer["hidden"]) == 64 and min(answer["hidden"]) >= 0  # after a ReLU
+
+
+def test_a_deskewing_model_answers_and_shows_the_digit_it_saw(trained, digits):
+    """The page's model may start with Deskew: the answer matches the library's, the hidden
+    activations are still the first ReLU's, and input28 is the deskewed digit."""
+    deskewing = Sequential([Deskew(), *trained.layers], trained.loss)
+    image, _ = digits[0]
+    with TestClient(create_app(deskewing, {"preset": "test"})) as deskew_client:
+        response = post_json(deskew_client, {"pixels": (image / 255).tolist(), "preprocess": False})
+    assert response.status_code == 200, response.text
+    answer = response.json()
+    expected = probabilities_for(deskewing, image / 255.0)[0]
+    np.testing.assert_allclose(answer["probabilities"], expected, atol=1e-5)
+    straightened = deskew(image[None] / 255.0)[0]
+    np.testing.assert_allclose(answer["input28"], straightened, atol=1e-3)
+    assert np.abs(straightened - image / 255.0).max() > 0.1  # deskewing changed the digit
+    assert len(answer["hidden"]) == 64 and min(answer["hidden"]) >= 0
 
 
 def test_flat_784_and_nested_28x28_and_both_scales_agree(client, digits):

@@ -56,6 +56,7 @@ def row_shifts(images: np.ndarray) -> np.ndarray:
     slant = np.where(measurable, cov_xy / np.maximum(var_y, MIN_ROW_VARIANCE), 0)
     rows = np.arange(h, dtype=images.dtype)
     shifts = slant[:, None] * (rows - cy[:, None]) + (cx - (w - 1) / 2)[:, None]
+    shifts = np.nan_to_num(shifts, nan=0.0)  # NaN pixels give NaN outputs, not bad indices
     return np.clip(np.where(mass[:, None] > 0, shifts, 0), -w, w)
 
 
@@ -86,9 +87,10 @@ def deskew(images: np.ndarray) -> np.ndarray:
 class Deskew(Layer):
     """The network's first step: each square image in the batch sheared upright.
 
-    Takes (n, side*side) rows or (n, 1, side, side) images and returns the same shape. It has
-    nothing to learn and works the same in training and inference (`fixed`), so a trainer
-    without augmentation may deskew its training set once instead of every batch.
+    Takes (n, side*side) rows or (n, 1, side, side) images and returns the same shape (float,
+    float32 for integer pixels). It has nothing to learn, works the same in training and
+    inference, and deskews each image independently of its batch (`fixed`), so the trainer
+    deskews its training set once instead of every batch.
     """
 
     fixed: ClassVar[bool] = True
@@ -101,7 +103,7 @@ class Deskew(Layer):
                 f"Deskew needs square one-channel images, got inputs of shape {x.shape}"
             )
         images = x.reshape(len(x), side, side)
-        out = np.empty_like(images)
+        out = np.empty(images.shape, np.result_type(images.dtype, np.float32))
         for start in range(0, len(x), BLOCK):
             out[start : start + BLOCK] = deskew(images[start : start + BLOCK])
         return out.reshape(x.shape)

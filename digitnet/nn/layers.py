@@ -33,7 +33,8 @@ class Layer:
     """
 
     decayed: ClassVar[frozenset[str]] = frozenset()  # param names weight decay applies to
-    # fixed preprocessing: no parameters, the same output in training and inference
+    # fixed preprocessing: no parameters, the same output in training and inference, each
+    # sample's output independent of its batch; such layers may run once over a dataset
     fixed: ClassVar[bool] = False
 
     def __init__(self) -> None:

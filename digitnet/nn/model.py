@@ -116,6 +116,13 @@ class Sequential:
         has_conv = any(layer.spec()["type"] == "Conv2D" for layer in self.layers)
         return 256 if has_conv else 2048
 
+    def outputs(self, x: np.ndarray, *, start: int = 0) -> np.ndarray:
+        """The network's outputs (logits for cross-entropy) at inference, in inference chunks;
+        start as in forward."""
+        chunk = self.inference_chunk
+        parts = [self.forward(x[i : i + chunk], start=start) for i in range(0, len(x), chunk)]
+        return np.concatenate(parts) if parts else np.zeros((0, 10), self.dtype)  # ten digits
+
     def predict_proba(self, x: np.ndarray, *, batch_size: int | None = None) -> np.ndarray:
         """(n, classes) class probabilities at inference (no dropout), in chunks of batch_size."""
         batch_size = batch_size or self.inference_chunk

@@ -158,13 +158,11 @@ class Predictor:
         Deskew layer), "hidden" (units or null)}."""
         shape = (1, 1, 28, 28) if self.layout == "image" else (1, 784)
         x = np.asarray(image28, dtype=self.model.dtype).reshape(shape)
+        start = self.model.fixed_prefix
+        seen = x = self.model.preprocess(x)  # fixed layers keep no state: outside the lock
         hidden = None
         with self._lock:
-            seen = self.model.preprocess(x)  # what the first learning layer sees (Deskew)
-            x = seen
-            for index, layer in enumerate(self.model.layers):
-                if index < self.model.fixed_prefix:
-                    continue
+            for index, layer in enumerate(self.model.layers[start:], start):
                 x = layer.forward(x, training=False)
                 if hidden is None and index in self._activations and x.ndim == 2:
                     hidden = x[0].astype(np.float64)  # a copy: later layers may reuse x

@@ -112,7 +112,11 @@ def speed_markdown(report: dict) -> str:
     if "race" in report:
         lines += ["", *_race_table(report["race"])]
     if "inference" in report:
-        lines += ["", "Inference with the networks just trained:", ""]
+        lines += [
+            "",
+            "Inference with the networks just trained (without the Deskew layer, in both):",
+            "",
+        ]
         lines += _inference_table(report["inference"])
     if "scaling" in report:
         lines += ["", "Scaling (plot: benchmarks/results/scaling.png):", ""]

@@ -111,8 +111,7 @@ class Sequential:
     def inference_chunk(self) -> int:
         """Samples per chunk at inference: convolutions unfold every patch of every image
         (im2col), so a CNN works through 256 images at a time to keep memory bounded; MLPs
-        through 2048 (10,000 test images measured 15-20% faster than in chunks of 4096, whose
-        activations no longer stay in cache)."""
+        through 2048 (chunks of 1024 to 10,000 measured alike, benchmarks/inference.py)."""
         has_conv = any(layer.spec()["type"] == "Conv2D" for layer in self.layers)
         return 256 if has_conv else 2048
 

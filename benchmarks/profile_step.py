@@ -1,0 +1,124 @@
+"""Where a training step's time goes: each layer's forward and backward, the loss and the
+optimiser, for an MLP given by its sizes or the `cnn` preset network (batch 128, SGD with
+momentum 0.9, as in speed.py), plus the MLP's matrix products timed alone for comparison.
+
+    python benchmarks/profile_step.py [--network 784-800-10 | cnn] [--steps 200]
+
+Writes benchmarks/results/profile_<network>.json. Run it alone: the machine has 2 cores.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+from machine import machine_info  # noqa: E402
+from workloads import BATCH, LEARNING_RATE, MOMENTUM, cnn_model  # noqa: E402
+
+from digitnet.atomic import write_text_atomically  # noqa: E402
+from digitnet.data.datasets import load_mnist  # noqa: E402
+from digitnet.data.preprocess import one_hot, to_inputs  # noqa: E402
+from digitnet.nn import SGD, build_mlp  # noqa: E402
+
+
+def layer_times(model, x: np.ndarray, labels: np.ndarray, steps: int) -> dict:
+    """Mean milliseconds per step of every layer's forward and backward, loss, optimiser."""
+    optimizer = SGD(model.named_params(), learning_rate=LEARNING_RATE, momentum=MOMENTUM)
+    order = np.random.default_rng(1).permutation(len(x))
+    n = len(model.layers)
+    forward, backward = np.zeros(n), np.zeros(n)
+    loss_time = optimizer_time = 0.0
+    warmup = 10
+    started = 0.0
+    for step in range(warmup + steps):
+        if step == warmup:
+            forward[:], backward[:], loss_time, optimizer_time = 0, 0, 0.0, 0.0
+            started = time.perf_counter()
+        batch = order[(step * BATCH) % (len(x) - BATCH) :][:BATCH]
+        out, y = x[batch], one_hot(labels[batch], dtype=x.dtype.type)
+        for i, layer in enumerate(model.layers):
+            tick = time.perf_counter()
+            out = layer.forward(out, training=True)
+            forward[i] += time.perf_counter() - tick
+        tick = time.perf_counter()
+        _, grad = model.loss.value_and_gradient(out, y)
+        loss_time += time.perf_counter() - tick
+        for i in reversed(range(n)):
+            tick = time.perf_counter()
+            layer = model.layers[i]
+            grad = layer.backward(grad, need_input_grad=False) if i == 0 else layer.backward(grad)
+            backward[i] += time.perf_counter() - tick
+        tick = time.perf_counter()
+        optimizer.step()
+        optimizer_time += time.perf_counter() - tick
+    per_step = 1000 / steps
+    return {
+        "step_ms": round((time.perf_counter() - started) * per_step, 3),
+        "loss_ms": round(loss_time * per_step, 3),
+        "optimizer_ms": round(optimizer_time * per_step, 3),
+        "layers": [
+            {
+                "layer": repr(layer),
+                "forward_ms": round(forward[i] * per_step, 3),
+                "backward_ms": round(backward[i] * per_step, 3),
+            }
+            for i, layer in enumerate(model.layers)
+        ],
+    }
+
+
+def products_alone(sizes: list[int], repeats: int = 20) -> list[dict]:
+    """Each Dense layer's forward (batch x in @ in x out) and weight-gradient (in x batch @
+    batch x out) product alone on fixed arrays (caches warm): best of `repeats`, GFLOP/s."""
+    rng = np.random.default_rng(0)
+    rows = []
+    for fan_in, fan_out in zip(sizes[:-1], sizes[1:]):
+        x = rng.standard_normal((BATCH, fan_in), dtype=np.float32)
+        w = rng.standard_normal((fan_in, fan_out), dtype=np.float32)
+        g = rng.standard_normal((BATCH, fan_out), dtype=np.float32)
+        products = {"forward": lambda x=x, w=w: x @ w, "weight gradient": lambda x=x, g=g: x.T @ g}
+        for name, product in products.items():
+            product()
+            best = min(_timed(product) for _ in range(repeats))
+            gflops = round(2 * BATCH * fan_in * fan_out / best / 1e9, 1)
+            rows.append({"layer": f"{fan_in}->{fan_out}", "product": name, "gflops": gflops})
+    return rows
+
+
+def _timed(run) -> float:
+    started = time.perf_counter()
+    run()
+    return time.perf_counter() - started
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--network", default="784-800-10", help="MLP sizes or 'cnn'")
+    parser.add_argument("--steps", type=int, default=200)
+    args = parser.parse_args()
+    mnist = load_mnist()
+    rng = np.random.default_rng(0)
+    if args.network == "cnn":
+        model, x = cnn_model(rng), to_inputs(mnist.train_images, layout="image")
+    else:
+        sizes = [int(size) for size in args.network.split("-")]
+        model, x = build_mlp(sizes, rng=rng), to_inputs(mnist.train_images)
+    result = {"machine": machine_info(), "network": args.network, "batch": BATCH}
+    result.update(layer_times(model, x, mnist.train_labels, args.steps))
+    if args.network != "cnn":
+        result["products_alone"] = products_alone(sizes)
+    out = HERE / "results" / f"profile_{args.network}.json"
+    write_text_atomically(out, json.dumps(result, indent=1))
+    print(json.dumps(result, indent=1))
+
+
+if __name__ == "__main__":
+    main()

@@ -77,7 +77,8 @@ def layer_times(model, x: np.ndarray, labels: np.ndarray, steps: int) -> dict:
 
 def products_alone(sizes: list[int], repeats: int = 20) -> list[dict]:
     """Each Dense layer's forward (batch x in @ in x out) and weight-gradient (in x batch @
-    batch x out) product alone on fixed arrays (caches warm): best of `repeats`, GFLOP/s."""
+    batch x out) product alone on fixed arrays (caches warm): GFLOP/s of the best and the
+    median of `repeats` (the layer times above are means, closer to the median)."""
     rng = np.random.default_rng(0)
     rows = []
     for fan_in, fan_out in zip(sizes[:-1], sizes[1:]):
@@ -87,9 +88,16 @@ def products_alone(sizes: list[int], repeats: int = 20) -> list[dict]:
         products = {"forward": lambda x=x, w=w: x @ w, "weight gradient": lambda x=x, g=g: x.T @ g}
         for name, product in products.items():
             product()
-            best = min(_timed(product) for _ in range(repeats))
-            gflops = round(2 * BATCH * fan_in * fan_out / best / 1e9, 1)
-            rows.append({"layer": f"{fan_in}->{fan_out}", "product": name, "gflops": gflops})
+            times = sorted(_timed(product) for _ in range(repeats))
+            flops = 2 * BATCH * fan_in * fan_out
+            rows.append(
+                {
+                    "layer": f"{fan_in}->{fan_out}",
+                    "product": name,
+                    "gflops_best": round(flops / times[0] / 1e9, 1),
+                    "gflops_median": round(flops / times[len(times) // 2] / 1e9, 1),
+                }
+            )
     return rows
 
 

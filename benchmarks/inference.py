@@ -12,7 +12,6 @@ import argparse
 import json
 import statistics
 import sys
-import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -20,6 +19,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 from machine import machine_info  # noqa: E402
+from timing import timings  # noqa: E402
 
 from digitnet.atomic import write_text_atomically  # noqa: E402
 from digitnet.data.datasets import load_mnist  # noqa: E402
@@ -33,12 +33,7 @@ CHUNKS = (1024, 2048, 4096, 10_000)
 def seconds(run: Callable[[], object], repeats: int) -> list[float]:
     """Wall-clock seconds of each of `repeats` calls, after one warm-up call."""
     run()
-    times = []
-    for _ in range(repeats):
-        started = time.perf_counter()
-        run()
-        times.append(time.perf_counter() - started)
-    return times
+    return timings(run, repeats)
 
 
 def milliseconds(times: list[float]) -> dict:

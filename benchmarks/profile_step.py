@@ -21,6 +21,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 from machine import machine_info  # noqa: E402
+from timing import timings  # noqa: E402
 from workloads import BATCH, LEARNING_RATE, MOMENTUM, cnn_model  # noqa: E402
 
 from digitnet.atomic import write_text_atomically  # noqa: E402
@@ -88,7 +89,7 @@ def products_alone(sizes: list[int], repeats: int = 20) -> list[dict]:
         products = {"forward": lambda x=x, w=w: x @ w, "weight gradient": lambda x=x, g=g: x.T @ g}
         for name, product in products.items():
             product()
-            times = sorted(_timed(product) for _ in range(repeats))
+            times = sorted(timings(product, repeats))
             flops = 2 * BATCH * fan_in * fan_out
             rows.append(
                 {
@@ -99,12 +100,6 @@ def products_alone(sizes: list[int], repeats: int = 20) -> list[dict]:
                 }
             )
     return rows
-
-
-def _timed(run) -> float:
-    started = time.perf_counter()
-    run()
-    return time.perf_counter() - started
 
 
 def main() -> None:

@@ -16,6 +16,7 @@ from io import BytesIO
 from pathlib import Path
 
 import numpy as np
+from timing import timings
 
 HERE = Path(__file__).resolve().parent
 BATCH_SIZES = [1, 4, 16, 64, 256, 1024, 4096]
@@ -62,12 +63,7 @@ def _median_seconds(step, budget: float = 0.4, at_least: int = 3) -> float:
     started = time.perf_counter()
     step()
     count = max(at_least, int(budget / max(time.perf_counter() - started, 1e-6)))
-    seconds = []
-    for _ in range(count):
-        started = time.perf_counter()
-        step()
-        seconds.append(time.perf_counter() - started)
-    return statistics.median(seconds)
+    return statistics.median(timings(step, count))
 
 
 def _peak_step_bytes(step) -> int:

@@ -25,8 +25,6 @@ import os
 import statistics
 import sys
 import tempfile
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -38,6 +36,7 @@ from machine import machine_info  # noqa: E402
 from race import race_to_accuracy  # noqa: E402
 from report_speed import speed_markdown  # noqa: E402
 from scaling import plot_scaling, scaling_rows  # noqa: E402
+from timing import timings  # noqa: E402
 from workloads import (  # noqa: E402
     BATCH,
     digitnet_runner,
@@ -53,16 +52,6 @@ from digitnet.data.preprocess import to_inputs  # noqa: E402
 RESULTS = HERE / "results"
 MLPS = [(784, 128, 10), (784, 800, 10), (784, 512, 512, 10)]
 EPOCH = 60_000
-
-
-def timings(run: Callable[[], object], repeats: int) -> list[float]:
-    """Wall-clock seconds of `repeats` calls of run()."""
-    seconds = []
-    for _ in range(repeats):
-        started = time.perf_counter()
-        run()
-        seconds.append(time.perf_counter() - started)
-    return seconds
 
 
 def summary(seconds: list[float], work: float) -> dict:

@@ -115,21 +115,18 @@ class Sequential:
         has_conv = any(layer.spec()["type"] == "Conv2D" for layer in self.layers)
         return 256 if has_conv else 2048
 
-    def outputs(self, x: np.ndarray, *, start: int = 0) -> np.ndarray:
-        """The network's outputs (logits for cross-entropy) at inference, in inference chunks;
-        start as in forward."""
-        chunk = self.inference_chunk
+    def outputs(
+        self, x: np.ndarray, *, start: int = 0, batch_size: int | None = None
+    ) -> np.ndarray:
+        """(n, 10) network outputs (logits for cross-entropy) at inference (no dropout), in
+        chunks of batch_size (default inference_chunk); start as in forward."""
+        chunk = batch_size or self.inference_chunk
         parts = [self.forward(x[i : i + chunk], start=start) for i in range(0, len(x), chunk)]
         return np.concatenate(parts) if parts else np.zeros((0, 10), self.dtype)  # ten digits
 
     def predict_proba(self, x: np.ndarray, *, batch_size: int | None = None) -> np.ndarray:
         """(n, classes) class probabilities at inference (no dropout), in chunks of batch_size."""
-        batch_size = batch_size or self.inference_chunk
-        chunks = [
-            self.loss.probabilities(self.forward(x[start : start + batch_size]))
-            for start in range(0, len(x), batch_size)
-        ]
-        return np.concatenate(chunks) if chunks else np.zeros((0, 0), self.dtype)
+        return self.loss.probabilities(self.outputs(x, batch_size=batch_size))
 
     def predict(self, x: np.ndarray, *, batch_size: int | None = None) -> np.ndarray:
         """(n,) int64 predicted classes."""
@@ -139,13 +136,7 @@ class Sequential:
         self, x: np.ndarray, y_onehot: np.ndarray, *, batch_size: int | None = None
     ) -> float:
         """Mean loss over all n samples at inference (no dropout)."""
-        batch_size = batch_size or self.inference_chunk
-        total = 0.0
-        for start in range(0, len(x), batch_size):
-            stop = start + batch_size
-            output = self.forward(x[start:stop])
-            total += self.loss.value(output, y_onehot[start:stop]) * len(output)
-        return total / len(x)
+        return self.loss.value(self.outputs(x, batch_size=batch_size), y_onehot)
 
     def train_step(
         self,

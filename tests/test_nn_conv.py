@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 from nn_helpers import numeric_grad, one_hot, read_mnist, rel_error, train_minibatches
 
+from digitnet.build import build_model
 from digitnet.errors import ConfigError, ModelFileError
 from digitnet.nn import (
     BatchNorm,
@@ -18,9 +19,11 @@ from digitnet.nn import (
     Sequential,
     SoftmaxCrossEntropy,
     build_cnn,
+    conv_rows,
     layer_from_spec,
 )
 from digitnet.nn.conv import BATCH_LAST, CHANNEL_BATCH
+from digitnet.presets import get_preset
 
 CONV_CASES = [  # in, out, kernel, stride, padding, (H, W)
     (2, 3, 3, 1, 0, (5, 6)),
@@ -88,12 +91,25 @@ def assert_same_gradients(first, second, *, grad_x_atol):
         )
 
 
-@pytest.fixture(params=["channel-batch", "batch-last"])
-def conv_layout(request, monkeypatch):
-    """Run the test once with each of Conv2D's internal layouts, whatever the sizes would pick."""
-    layout = {"channel-batch": CHANNEL_BATCH, "batch-last": BATCH_LAST}[request.param]
+CONV_METHODS = {  # name: (internal layout, conv_rows.ROW_PRODUCTS_MIN_DEPTH)
+    "channel-batch": (CHANNEL_BATCH, 10**9),
+    "batch-last": (BATCH_LAST, 10**9),
+    "batch-last-rows": (BATCH_LAST, 1),  # kernel-row products wherever the vertical stride is 1
+}
+
+
+def use_conv_method(name: str, monkeypatch) -> None:
+    """Make every Conv2D compute by this method, whatever its sizes would pick."""
+    layout, min_depth = CONV_METHODS[name]
     monkeypatch.setattr(Conv2D, "_layout", lambda self, out_w: layout)
-    return layout
+    monkeypatch.setattr(conv_rows, "ROW_PRODUCTS_MIN_DEPTH", min_depth)
+
+
+@pytest.fixture(params=list(CONV_METHODS))
+def conv_layout(request, monkeypatch):
+    """Run the test once with each of Conv2D's ways to compute, whatever the sizes would pick."""
+    use_conv_method(request.param, monkeypatch)
+    return request.param
 
 
 @pytest.mark.parametrize("case", CONV_CASES)
@@ -192,18 +208,28 @@ def test_maxpool_results_do_not_depend_on_memory_order(size):
     np.testing.assert_array_equal(strided.backward(up), plain.backward(up))
 
 
-def test_a_cnn_computes_the_same_in_both_conv_layouts(monkeypatch):
+def test_a_cnn_computes_the_same_by_every_conv_method(monkeypatch):
     rng = np.random.default_rng(9)
     x = rng.standard_normal((3, 1, 28, 28))
     y = one_hot(rng.integers(0, 10, 3))
     passes, probabilities = [], []
-    for layout in (CHANNEL_BATCH, BATCH_LAST):
-        monkeypatch.setattr(Conv2D, "_layout", lambda self, out_w, layout=layout: layout)
+    for method in CONV_METHODS:
+        use_conv_method(method, monkeypatch)
         model = build_cnn((2, 3), (5,), rng=np.random.default_rng(0), dtype=np.float64)
         passes.append(training_pass(model, x, y))
         probabilities.append(model.predict_proba(x))
-    np.testing.assert_allclose(probabilities[0], probabilities[1], rtol=1e-12)
-    assert_same_gradients(*passes, grad_x_atol=1e-15)
+    for other_probabilities, other_pass in zip(probabilities[1:], passes[1:]):
+        np.testing.assert_allclose(probabilities[0], other_probabilities, rtol=1e-12)
+        assert_same_gradients(passes[0], other_pass, grad_x_atol=1e-15)
+
+
+def test_the_cnn_preset_second_convolution_uses_kernel_row_products():
+    """conv_rows is the path the `cnn` preset's 32 -> 64 convolution takes (its first layer,
+    one input channel, keeps im2col): the speed figures in the README rest on it."""
+    model = build_model(get_preset("cnn").model, np.random.default_rng(0))
+    model.forward(np.zeros((2, 1, 28, 28), np.float32))
+    convolutions = [layer for layer in model.layers if isinstance(layer, Conv2D)]
+    assert [conv._by_rows for conv in convolutions] == [False, True]
 
 
 def test_pooling_before_relu_computes_what_relu_before_pooling_does():

@@ -13,6 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from digitnet.errors import ConfigError
+from digitnet.nn import conv_rows
 from digitnet.nn.init import initialize
 from digitnet.nn.layers import Layer, register_layer
 
@@ -158,6 +159,7 @@ class Conv2D(Layer):
         self._cols: np.ndarray | None = None  # (in, kh, kw, ...) im2col columns for backward
         self._x_shape: tuple[int, ...] = ()
         self._layout_used = CHANNEL_BATCH  # the internal layout of the last forward pass
+        self._by_rows = False  # whether it used conv_rows (then _cols holds U, not im2col's)
 
     def _layout(self, out_w: int) -> tuple[tuple[int, ...], tuple[int, int]]:
         """Batch-last when an output row is short or the kernel large: im2col then copies
@@ -177,15 +179,27 @@ class Conv2D(Layer):
         order, axes = self._layout_used = self._layout(out_w)
         size = (height + 2 * ph, width + 2 * pw)
         padded = _embed(x.transpose(order), size, ph, pw, axes)
-        cols = _im2col(padded, self.kernel_size, self.stride, (out_h, out_w), axes)
-        self._cols, self._x_shape = cols, x.shape
-        W_mat = self.params["W"].reshape(self.out_channels, -1)  # (out, in·kh·kw)
-        z = W_mat @ cols.reshape(W_mat.shape[1], -1)  # (out, N) in the internal order
-        z = z.reshape(self.out_channels, *cols.shape[3:]).transpose(np.argsort(order))
+        self._x_shape = x.shape
+        self._by_rows = (
+            order == BATCH_LAST[0]
+            and sh == 1
+            and self.in_channels * kw >= conv_rows.ROW_PRODUCTS_MIN_DEPTH
+        )
+        if self._by_rows:  # measured 1.2x faster than im2col for the `cnn` preset's conv2
+            self._cols = conv_rows.unfold_width(padded, kw, sw, out_w)
+            views = conv_rows.kernel_row_views(self._cols, kh, out_h)
+            z = conv_rows.forward_products(self.params["W"], views)  # (out, N)
+        else:
+            self._cols = _im2col(padded, self.kernel_size, self.stride, (out_h, out_w), axes)
+            W_mat = self.params["W"].reshape(self.out_channels, -1)  # (out, in·kh·kw)
+            z = W_mat @ self._cols.reshape(W_mat.shape[1], -1)  # (out, N) in the internal order
+        internal_shape = _resized(padded.shape, axes, (out_h, out_w))[1:]
+        z = z.reshape(self.out_channels, *internal_shape).transpose(np.argsort(order))
         # (batch, out, H', W') with the internal memory order: NumPy keeps that order through
         # the elementwise layers that follow (BatchNorm, ReLU, pooling), so the next Conv2D's
         # transpose is free; forcing C order here measured 2x slower for the first layer
-        return np.add(z, self.params["b"][:, None, None], order="K")
+        z += self.params["b"][:, None, None]  # in place: z is this pass's own product
+        return z
 
     def backward(self, grad_z: np.ndarray, *, need_input_grad: bool = True) -> np.ndarray | None:
         """Overwrite grads["W"], grads["b"]; return dLoss/dx (None if not need_input_grad)."""
@@ -197,12 +211,19 @@ class Conv2D(Layer):
         grad_internal = grad_z.transpose(order)  # (out, ...) like cols' trailing axes
         grad_mat = grad_internal.reshape(self.out_channels, -1)  # (out, N)
         np.sum(grad_mat, axis=1, out=self.grads["b"])
+        W = self.params["W"]
+        if self._by_rows:
+            views = conv_rows.kernel_row_views(cols, kh, out_h)
+            conv_rows.weight_gradient(views, grad_mat, self.grads["W"])
+            if not need_input_grad:
+                return None
+            grad_padded = conv_rows.input_gradient(W, grad_mat, cols.shape, sw, width + 2 * pw)
+            return self._cropped(grad_padded, order, axes)
         # (in·kh·kw, N) @ (N, out): measured faster than (out, N) @ (N, in·kh·kw) in OpenBLAS
         grad_W = cols.reshape(-1, grad_mat.shape[1]) @ grad_mat.T
         self.grads["W"].reshape(self.out_channels, -1)[...] = grad_W.T
         if not need_input_grad:
             return None
-        W = self.params["W"]
         transposed_cols = self.out_channels * height * width  # per kernel offset and image
         if (sh, sw) == (1, 1) and transposed_cols <= self.in_channels * out_h * out_w:
             # dLoss/dx is the correlation of grad_z, padded by k − 1 − p, with the flipped
@@ -219,6 +240,14 @@ class Conv2D(Layer):
         grad_cols = (W.reshape(self.out_channels, -1).T @ grad_mat).reshape(cols.shape)
         size = (height + 2 * ph, width + 2 * pw)
         grad_padded = _col2im(grad_cols, size, self.kernel_size, self.stride, axes)
+        return self._cropped(grad_padded, order, axes)
+
+    def _cropped(self, grad_padded: np.ndarray, order, axes) -> np.ndarray:
+        """dLoss/dx from dLoss/d(padded x) in the internal layout: the padding cut off, in
+        (batch, C, H, W) shape and the internal memory order."""
+        (ph, pw), (height, width) = self.padding, self._x_shape[2:]
+        if (ph, pw) == (0, 0):
+            return grad_padded.transpose(np.argsort(order))  # nothing to cut: no copy
         rows, columns = slice(ph, ph + height), slice(pw, pw + width)
         grad_x = grad_padded[_window(grad_padded.ndim, axes, rows, columns)]
         return np.copy(grad_x.transpose(np.argsort(order)), order="K")  # compact, same order

@@ -85,15 +85,23 @@ def _offset_windows(kernel, stride, out_size, ndim, axes):
             yield i, j, _window(ndim, axes, rows, cols)
 
 
-def _im2col(padded, kernel, stride, out_size, axes) -> np.ndarray:
-    """padded (C, ...) in an internal layout -> columns (C, kh, kw, ...) with the spatial axes
-    of size out_size, contiguous, so that .reshape(C·kh·kw, -1) is the GEMM operand without
-    another copy."""
+def _im2col(padded, kernel, stride, out_size, axes, *, ones_row: bool = False):
+    """padded (C, ...) in an internal layout -> (cols, matrix): cols (C, kh, kw, ...) with the
+    spatial axes of size out_size, contiguous, and matrix, the same memory as a
+    (C·kh·kw, N) GEMM operand (no other copy). With ones_row, matrix has one more row, of
+    ones, after the columns: a weight matrix with the bias as its last column then adds the
+    bias within the product (and the product with the gradient sums it), no pass of its own."""
     rest = _resized(padded.shape, axes, out_size)[1:]
-    cols = np.empty((padded.shape[0], *kernel, *rest), padded.dtype)
+    shape = (padded.shape[0], *kernel, *rest)
+    n_columns = int(np.prod(rest))
+    rows = int(np.prod(shape[:3])) + ones_row
+    matrix = np.empty((rows, n_columns), padded.dtype)
+    cols = matrix[: rows - ones_row].reshape(shape)
     for i, j, window in _offset_windows(kernel, stride, out_size, padded.ndim, axes):
         cols[:, i, j] = padded[window]  # one slab per kernel offset
-    return cols
+    if ones_row:
+        matrix[-1] = 1
+    return cols, matrix
 
 
 def _col2im(grad_cols, padded_size, kernel, stride, axes) -> np.ndarray:
@@ -157,6 +165,7 @@ class Conv2D(Layer):
         }
         self.grads = {name: np.zeros_like(p) for name, p in self.params.items()}
         self._cols: np.ndarray | None = None  # (in, kh, kw, ...) im2col columns for backward
+        self._cols_matrix: np.ndarray | None = None  # them as (in·kh·kw + 1, N), a ones row last
         self._x_shape: tuple[int, ...] = ()
         self._layout_used = CHANNEL_BATCH  # the internal layout of the last forward pass
         self._by_rows = False  # whether it used conv_rows (then _cols holds U, not im2col's)
@@ -189,16 +198,19 @@ class Conv2D(Layer):
             self._cols = conv_rows.unfold_width(padded, kw, sw, out_w)
             views = conv_rows.kernel_row_views(self._cols, kh, out_h)
             z = conv_rows.forward_products(self.params["W"], views)  # (out, N)
+            z += self.params["b"][:, None]  # in place: z is this pass's own product
         else:
-            self._cols = _im2col(padded, self.kernel_size, self.stride, (out_h, out_w), axes)
+            self._cols, self._cols_matrix = _im2col(
+                padded, self.kernel_size, self.stride, (out_h, out_w), axes, ones_row=True
+            )
             W_mat = self.params["W"].reshape(self.out_channels, -1)  # (out, in·kh·kw)
-            z = W_mat @ self._cols.reshape(W_mat.shape[1], -1)  # (out, N) in the internal order
+            W_and_b = np.concatenate((W_mat, self.params["b"][:, None]), axis=1)
+            z = W_and_b @ self._cols_matrix  # (out, N) in the internal order, bias included
         internal_shape = _resized(padded.shape, axes, (out_h, out_w))[1:]
         z = z.reshape(self.out_channels, *internal_shape).transpose(np.argsort(order))
         # (batch, out, H', W') with the internal memory order: NumPy keeps that order through
         # the elementwise layers that follow (BatchNorm, ReLU, pooling), so the next Conv2D's
         # transpose is free; forcing C order here measured 2x slower for the first layer
-        z += self.params["b"][:, None, None]  # in place: z is this pass's own product
         return z
 
     def backward(self, grad_z: np.ndarray, *, need_input_grad: bool = True) -> np.ndarray | None:
@@ -210,18 +222,20 @@ class Conv2D(Layer):
         order, axes = self._layout_used  # the forward pass's choice, which cols follow
         grad_internal = grad_z.transpose(order)  # (out, ...) like cols' trailing axes
         grad_mat = grad_internal.reshape(self.out_channels, -1)  # (out, N)
-        np.sum(grad_mat, axis=1, out=self.grads["b"])
         W = self.params["W"]
         if self._by_rows:
+            np.sum(grad_mat, axis=1, out=self.grads["b"])
             views = conv_rows.kernel_row_views(cols, kh, out_h)
             conv_rows.weight_gradient(views, grad_mat, self.grads["W"])
             if not need_input_grad:
                 return None
             grad_padded = conv_rows.input_gradient(W, grad_mat, cols.shape, sw, width + 2 * pw)
             return self._cropped(grad_padded, order, axes)
-        # (in·kh·kw, N) @ (N, out): measured faster than (out, N) @ (N, in·kh·kw) in OpenBLAS
-        grad_W = cols.reshape(-1, grad_mat.shape[1]) @ grad_mat.T
-        self.grads["W"].reshape(self.out_channels, -1)[...] = grad_W.T
+        # (in·kh·kw + 1, N) @ (N, out): measured faster than (out, N) @ (N, in·kh·kw) in
+        # OpenBLAS; the ones row gives the bias gradient, Σ grad_z, as the last row
+        grad_W_and_b = self._cols_matrix @ grad_mat.T
+        self.grads["W"].reshape(self.out_channels, -1)[...] = grad_W_and_b[:-1].T
+        self.grads["b"][...] = grad_W_and_b[-1]
         if not need_input_grad:
             return None
         transposed_cols = self.out_channels * height * width  # per kernel offset and image
@@ -232,7 +246,7 @@ class Conv2D(Layer):
             # when they are larger (valid padding, more channels out than in) col2im wins 3x
             size = (height + kh - 1, width + kw - 1)
             padded = _embed(grad_internal, size, kh - 1 - ph, kw - 1 - pw, axes)
-            grad_cols = _im2col(padded, self.kernel_size, (1, 1), (height, width), axes)
+            grad_cols, _ = _im2col(padded, self.kernel_size, (1, 1), (height, width), axes)
             W_flipped = W[:, :, ::-1, ::-1].transpose(1, 0, 2, 3).reshape(self.in_channels, -1)
             grad_x = W_flipped @ grad_cols.reshape(W_flipped.shape[1], -1)
             grad_x = grad_x.reshape(self.in_channels, *grad_cols.shape[3:])

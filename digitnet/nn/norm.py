@@ -47,7 +47,7 @@ class BatchNorm(Layer):
             "running_mean": np.zeros(n_features, dtype),
             "running_var": np.ones(n_features, dtype),
         }
-        self._x_hat: np.ndarray | None = None  # what backward needs, with _inv_std
+        self._centered: np.ndarray | None = None  # x − mean: what backward needs, with _inv_std
         self._inv_std: np.ndarray | None = None
         self._training = False
 
@@ -69,22 +69,22 @@ class BatchNorm(Layer):
             count = x.size // self.n_features
             # einsum reductions: several times faster than .mean/.var over axes (0, 2, 3)
             mean = np.einsum(f"{letters}->c", x) / count
-            x_hat = x - mean.reshape(shape)
-            var = np.einsum(f"{letters},{letters}->c", x_hat, x_hat) / count
+            centered = x - mean.reshape(shape)
+            var = np.einsum(f"{letters},{letters}->c", centered, centered) / count
             keep = self.momentum
             self.buffers["running_mean"] *= keep
             self.buffers["running_mean"] += (1 - keep) * mean
             self.buffers["running_var"] *= keep
             self.buffers["running_var"] += (1 - keep) * var * (count / max(count - 1, 1))
-            inv_std = 1.0 / np.sqrt(var + self.eps)
         else:
             mean, var = self.buffers["running_mean"], self.buffers["running_var"]
-            inv_std = 1.0 / np.sqrt(var + self.eps)
-            x_hat = x - mean.reshape(shape)
-        inv_std = inv_std.astype(x.dtype)
-        x_hat *= inv_std.reshape(shape)
-        self._x_hat, self._inv_std = x_hat, inv_std
-        out = x_hat * self.params["gamma"].reshape(shape)
+            centered = x - mean.reshape(shape)
+        inv_std = (1.0 / np.sqrt(var + self.eps)).astype(x.dtype)
+        # x_hat = centered · inv_std is never stored: out and every gradient take the per-feature
+        # factors instead, one pass over the batch fewer each (BatchNorm(32) of the `cnn`
+        # preset works through 2.4 million values per step)
+        self._centered, self._inv_std = centered, inv_std
+        out = centered * (self.params["gamma"] * inv_std).reshape(shape)
         out += self.params["beta"].reshape(shape)
         return out
 
@@ -93,19 +93,22 @@ class BatchNorm(Layer):
 
         Training: grad_x = gamma·inv_std·(grad_out − mean(grad_out) − x_hat·mean(grad_out·x_hat)),
         means over the normalised axes; inference: grad_x = gamma·inv_std·grad_out.
+        With x_hat = centered·inv_std: grads["gamma"] = inv_std·Σ grad_out·centered.
         """
-        x_hat = self._x_hat
-        letters, shape = self._layout(x_hat)
-        np.einsum(f"{letters},{letters}->c", grad_out, x_hat, out=self.grads["gamma"])
-        np.einsum(f"{letters}->c", grad_out, out=self.grads["beta"])
+        centered, inv_std = self._centered, self._inv_std
+        letters, shape = self._layout(centered)
+        grad_gamma, grad_beta = self.grads["gamma"], self.grads["beta"]
+        np.einsum(f"{letters},{letters}->c", grad_out, centered, out=grad_gamma)
+        grad_gamma *= inv_std
+        np.einsum(f"{letters}->c", grad_out, out=grad_beta)
         if not need_input_grad:
             return None
-        scale = (self.params["gamma"] * self._inv_std).reshape(shape)
+        scale = (self.params["gamma"] * inv_std).reshape(shape)
         if not self._training:
             return grad_out * scale
-        count = x_hat.size // self.n_features
-        grad_x = x_hat * (self.grads["gamma"] / count).reshape(shape)
-        grad_x += (self.grads["beta"] / count).reshape(shape)
+        count = centered.size // self.n_features
+        grad_x = centered * (grad_gamma * inv_std / count).reshape(shape)  # x_hat·mean(g·x_hat)
+        grad_x += (grad_beta / count).reshape(shape)
         np.subtract(grad_out, grad_x, out=grad_x)
         grad_x *= scale
         return grad_x

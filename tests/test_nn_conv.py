@@ -31,6 +31,8 @@ CONV_CASES = [  # in, out, kernel, stride, padding, (H, W)
     (1, 2, (3, 2), 1, (1, 0), (5, 6)),
     (2, 2, (2, 3), (2, 1), 1, (6, 5)),
     (1, 2, 3, 1, 3, (4, 4)),  # padding wider than the kernel
+    (2, 3, (2, 4), (1, 2), (1, 2), (5, 9)),  # wider than tall, horizontal stride only
+    (3, 2, 3, (1, 3), 0, (4, 11)),
 ]
 
 
@@ -106,33 +108,41 @@ def use_conv_method(name: str, monkeypatch) -> None:
 
 
 @pytest.fixture(params=list(CONV_METHODS))
-def conv_layout(request, monkeypatch):
+def conv_method(request, monkeypatch):
     """Run the test once with each of Conv2D's ways to compute, whatever the sizes would pick."""
     use_conv_method(request.param, monkeypatch)
     return request.param
 
 
+def assert_took(conv: Conv2D, method: str) -> None:
+    """The last forward went by kernel rows exactly when the method asks it to and can."""
+    assert conv._by_rows == (method == "batch-last-rows" and conv.stride[0] == 1)
+
+
 @pytest.mark.parametrize("case", CONV_CASES)
-def test_conv2d_gradients_for_x_W_and_b(case, conv_layout):
+def test_conv2d_gradients_for_x_W_and_b(case, conv_method):
     rng = np.random.default_rng(0)
     conv, x = random_conv(case, rng)
     check_gradients(conv, x, rng)
+    assert_took(conv, conv_method)
 
 
 @pytest.mark.parametrize("case", CONV_CASES)
-def test_conv2d_matches_a_loop_reference(case, conv_layout):
+def test_conv2d_matches_a_loop_reference(case, conv_method):
     rng = np.random.default_rng(1)
     conv, x = random_conv(case, rng)
     expected = conv_reference(x, conv.params["W"], conv.params["b"], conv.stride, conv.padding)
     np.testing.assert_allclose(conv.forward(x), expected, rtol=1e-12, atol=1e-12)
+    assert_took(conv, conv_method)
 
 
 @pytest.mark.parametrize("case", CONV_CASES)
-def test_conv2d_matches_torch_outputs_and_gradients(case, conv_layout):
+def test_conv2d_matches_torch_outputs_and_gradients(case, conv_method):
     torch = pytest.importorskip("torch")
     rng = np.random.default_rng(2)
     conv, x = random_conv(case, rng)
     out = conv.forward(x, training=True)
+    assert_took(conv, conv_method)
     up = rng.standard_normal(out.shape)
     grad_x = conv.backward(up)
     x_t = torch.tensor(x, requires_grad=True)

@@ -3,8 +3,10 @@
 Conv2D is im2col + one GEMM. The columns are laid out (in·kh·kw, N), N = batch·H'·W' in the
 layer's internal order (see CHANNEL_BATCH, BATCH_LAST), so that the forward product, the
 weight gradient and the column gradient are each one large matrix product; im2col and col2im
-loop only over the kh·kw kernel offsets, each step copying or adding a whole slab. Outputs
-keep the internal memory order (a transposed view's order, shapes stay (batch, C, H, W)).
+loop only over the kh·kw kernel offsets, each step copying or adding a whole slab. Deep
+batch-last layers with vertical stride 1 go by kernel rows instead (conv_rows.py: a smaller
+copy, kh products). Outputs keep the internal memory order (a transposed view's order,
+shapes stay (batch, C, H, W)).
 MaxPool2D is a running maximum over strided views (2x2: a tournament), with no window copies.
 """
 
@@ -85,7 +87,9 @@ def _offset_windows(kernel, stride, out_size, ndim, axes):
             yield i, j, _window(ndim, axes, rows, cols)
 
 
-def _im2col(padded, kernel, stride, out_size, axes, *, ones_row: bool = False):
+def _im2col(
+    padded, kernel, stride, out_size, axes, *, ones_row: bool = False
+) -> tuple[np.ndarray, np.ndarray]:
     """padded (C, ...) in an internal layout -> (cols, matrix): cols (C, kh, kw, ...) with the
     spatial axes of size out_size, contiguous, and matrix, the same memory as a
     (C·kh·kw, N) GEMM operand (no other copy). With ones_row, matrix has one more row, of
@@ -93,10 +97,10 @@ def _im2col(padded, kernel, stride, out_size, axes, *, ones_row: bool = False):
     bias within the product (and the product with the gradient sums it), no pass of its own."""
     rest = _resized(padded.shape, axes, out_size)[1:]
     shape = (padded.shape[0], *kernel, *rest)
-    n_columns = int(np.prod(rest))
-    rows = int(np.prod(shape[:3])) + ones_row
-    matrix = np.empty((rows, n_columns), padded.dtype)
-    cols = matrix[: rows - ones_row].reshape(shape)
+    n_columns, n_patch_rows = int(np.prod(rest)), int(np.prod(shape[:3]))
+    extra_rows = 1 if ones_row else 0
+    matrix = np.empty((n_patch_rows + extra_rows, n_columns), padded.dtype)
+    cols = matrix[:n_patch_rows].reshape(shape)
     for i, j, window in _offset_windows(kernel, stride, out_size, padded.ndim, axes):
         cols[:, i, j] = padded[window]  # one slab per kernel offset
     if ones_row:
@@ -164,8 +168,9 @@ class Conv2D(Layer):
             "b": np.zeros(self.out_channels, dtype),
         }
         self.grads = {name: np.zeros_like(p) for name, p in self.params.items()}
-        self._cols: np.ndarray | None = None  # (in, kh, kw, ...) im2col columns for backward
-        self._cols_matrix: np.ndarray | None = None  # them as (in·kh·kw + 1, N), a ones row last
+        # what backward needs: im2col's columns (in, kh, kw, ...), or conv_rows' U when _by_rows
+        self._cols: np.ndarray | None = None
+        self._cols_matrix: np.ndarray | None = None  # im2col's as (in·kh·kw + 1, N), ones last
         self._x_shape: tuple[int, ...] = ()
         self._layout_used = CHANNEL_BATCH  # the internal layout of the last forward pass
         self._by_rows = False  # whether it used conv_rows (then _cols holds U, not im2col's)
@@ -195,7 +200,7 @@ class Conv2D(Layer):
             and self.in_channels * kw >= conv_rows.ROW_PRODUCTS_MIN_DEPTH
         )
         if self._by_rows:  # measured 1.2x faster than im2col for the `cnn` preset's conv2
-            self._cols = conv_rows.unfold_width(padded, kw, sw, out_w)
+            self._cols, self._cols_matrix = conv_rows.unfold_width(padded, kw, sw, out_w), None
             views = conv_rows.kernel_row_views(self._cols, kh, out_h)
             z = conv_rows.forward_products(self.params["W"], views)  # (out, N)
             z += self.params["b"][:, None]  # in place: z is this pass's own product

@@ -1,15 +1,15 @@
 """Convolution by kernel rows: im2col along the width only, one matrix product per kernel row.
 
 In the batch-last layout (C, H, W, batch) a convolution with vertical stride 1 need not copy
-every kh·kw patch. Unfolding along the width alone gives U: (C, kw, H, W', batch), kh times
-smaller than im2col's columns. Kernel row i then meets the image rows i .. i + H' − 1, which in
-U, seen as a (C·kw, H·W'·batch) matrix, are the columns from i·W'·batch on: a strided view
-that BLAS reads in place. So
+every kh·kw patch. Unfolding along the width alone gives U: (C, kw, H, W', batch), kh·H'/H
+times smaller than im2col's columns. Kernel row i then meets the image rows i .. i + H' − 1,
+which in U, seen as a (C·kw, H·W'·batch) matrix, are the columns from i·W'·batch on: a
+strided view that BLAS reads in place. So
 
     z = Σ_i W[:, :, i, :] (out, C·kw) @ U[:, i·W'·batch : i·W'·batch + H'·W'·batch]
 
-(kh products with K = C·kw instead of one with K = C·kh·kw: the same arithmetic, a kh-times
-smaller copy and a working set that stays in cache). For the `cnn` preset's second layer
+(kh products with K = C·kw instead of one with K = C·kh·kw: the same arithmetic, a smaller
+copy and a working set that stays in cache). For the `cnn` preset's second layer
 (32 -> 64 channels, 5x5, 12x12 inputs) the copy shrinks from 26 to 7.9 MB at batch 128.
 It pays when C·kw is large enough for efficient products (ROW_PRODUCTS_MIN_DEPTH); the first
 layer of an image network (one channel) keeps plain im2col.

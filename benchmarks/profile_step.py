@@ -1,6 +1,7 @@
 """Where a training step's time goes: each layer's forward and backward, the loss and the
 optimiser, for an MLP given by its sizes or the `cnn` preset network (batch 128, SGD with
-momentum 0.9, as in speed.py), plus the MLP's matrix products timed alone for comparison.
+momentum 0.9, as in speed.py), plus the MLP's matrix products timed alone for comparison, and
+(when PyTorch is installed) PyTorch's own profile of the same network's step, per operator.
 
     python benchmarks/profile_step.py [--network 784-800-10 | cnn] [--steps 200]
 
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -22,7 +24,7 @@ sys.path.insert(0, str(HERE))
 
 from machine import machine_info  # noqa: E402
 from timing import timings  # noqa: E402
-from workloads import BATCH, LEARNING_RATE, MOMENTUM, cnn_model  # noqa: E402
+from workloads import BATCH, LEARNING_RATE, MOMENTUM, cnn_model, torch_network  # noqa: E402
 
 from digitnet.atomic import write_text_atomically  # noqa: E402
 from digitnet.data.datasets import load_mnist  # noqa: E402
@@ -102,6 +104,36 @@ def products_alone(sizes: list[int], repeats: int = 20) -> list[dict]:
     return rows
 
 
+def torch_operator_times(sizes: list[int] | None, steps: int, top: int = 12) -> list[dict]:
+    """PyTorch's profiler on the same network's training step (random batch of 128, all
+    cores): milliseconds per step of self CPU time for its `top` most expensive operators."""
+    import torch
+    from torch.profiler import ProfilerActivity, profile
+
+    torch.set_num_threads(len(os.sched_getaffinity(0)))
+    model = torch_network(sizes)
+    optimizer = torch.optim.SGD(model.parameters(), lr=LEARNING_RATE, momentum=MOMENTUM)
+    loss_fn = torch.nn.CrossEntropyLoss()
+    shape = (BATCH, 1, 28, 28) if sizes is None else (BATCH, sizes[0])
+    x, labels = torch.randn(*shape), torch.randint(0, 10, (BATCH,))
+
+    def step() -> None:
+        optimizer.zero_grad(set_to_none=True)
+        loss_fn(model(x), labels).backward()
+        optimizer.step()
+
+    for _ in range(10):
+        step()
+    with profile(activities=[ProfilerActivity.CPU]) as profiler:
+        for _ in range(steps):
+            step()
+    events = sorted(profiler.key_averages(), key=lambda e: e.self_cpu_time_total, reverse=True)
+    return [
+        {"operator": e.key, "self_ms_per_step": round(e.self_cpu_time_total / 1000 / steps, 3)}
+        for e in events[:top]
+    ]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--network", default="784-800-10", help="MLP sizes or 'cnn'")
@@ -118,6 +150,13 @@ def main() -> None:
     result.update(layer_times(model, x, mnist.train_labels, args.steps))
     if args.network != "cnn":
         result["products_alone"] = products_alone(sizes)
+    try:
+        import torch  # noqa: F401  (a benchmark dependency: `pip install -e ".[bench]"`)
+    except ImportError:
+        pass
+    else:
+        network = None if args.network == "cnn" else sizes
+        result["torch_operators"] = torch_operator_times(network, min(args.steps, 50))
     out = HERE / "results" / f"profile_{args.network}.json"
     write_text_atomically(out, json.dumps(result, indent=1))
     print(json.dumps(result, indent=1))

@@ -14,7 +14,7 @@ from digitnet.nn.activations import (
     softmax,
 )
 from digitnet.nn.cnn import build_cnn
-from digitnet.nn.conv import Conv2D, Flatten, MaxPool2D
+from digitnet.nn.conv import Conv2D
 from digitnet.nn.deskew import Deskew, deskew
 from digitnet.nn.init import INITIALIZERS, initialize
 from digitnet.nn.layers import LAYER_TYPES, Dense, Dropout, Layer, layer_from_spec, register_layer
@@ -31,6 +31,7 @@ from digitnet.nn.optim import (
     clip_grad_norm,
     optimizer_from_name,
 )
+from digitnet.nn.pooling import Flatten, MaxPool2D
 from digitnet.nn.schedules import (
     SCHEDULES,
     constant,

@@ -8,11 +8,12 @@ import numpy as np
 
 from digitnet.errors import ConfigError
 from digitnet.nn.activations import ReLU
-from digitnet.nn.conv import Conv2D, Flatten, MaxPool2D
+from digitnet.nn.conv import Conv2D
 from digitnet.nn.layers import Dense, Dropout, Layer
 from digitnet.nn.losses import loss_from_name
 from digitnet.nn.model import Sequential
 from digitnet.nn.norm import BatchNorm
+from digitnet.nn.pooling import Flatten, MaxPool2D
 
 IMAGE_SIDE = 28
 

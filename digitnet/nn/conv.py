@@ -17,90 +17,19 @@ from digitnet.nn import conv_rows
 from digitnet.nn.image_arrays import pair, spec_value
 from digitnet.nn.init import initialize
 from digitnet.nn.layers import Layer, register_layer
+from digitnet.nn.patches import (
+    BATCH_LAST,
+    CHANNEL_BATCH,
+    col2im,
+    embed,
+    im2col,
+    resized,
+    window_index,
+)
 
 
 def _out_size(size: int, kernel: int, stride: int, padding: int) -> int:
     return (size + 2 * padding - kernel) // stride + 1
-
-
-# Conv2D works on its input in one of two internal layouts, both with channels first so that
-# each kernel offset of im2col copies one slab: (C, batch, H, W), whose rows are image rows,
-# or (C, H, W, batch), whose rows are an image row times the batch (longer, faster copies, but
-# dearer transposes in and out). Each layout is (permutation from (batch, C, H, W), the axes
-# of H and W in the internal array).
-CHANNEL_BATCH = ((1, 0, 2, 3), (2, 3))
-BATCH_LAST = ((1, 2, 3, 0), (1, 2))
-
-
-def _window(ndim: int, axes: tuple[int, int], rows: slice, cols: slice) -> tuple[slice, ...]:
-    """An index selecting rows and cols along the two spatial axes, everything elsewhere."""
-    index = [slice(None)] * ndim
-    index[axes[0]], index[axes[1]] = rows, cols
-    return tuple(index)
-
-
-def _resized(shape: tuple[int, ...], axes: tuple[int, int], size: tuple[int, int]):
-    """shape with its two spatial axes set to size."""
-    shape = list(shape)
-    shape[axes[0]], shape[axes[1]] = size
-    return tuple(shape)
-
-
-def _embed(
-    src: np.ndarray, size: tuple[int, int], top: int, left: int, axes: tuple[int, int]
-) -> np.ndarray:
-    """Zeros with src's shape but spatial axes of `size`, src placed with its first pixel at
-    (top, left): zero padding for positive offsets, cropping where src sticks out."""
-    out = np.zeros(_resized(src.shape, axes, size), src.dtype)
-    height, width = src.shape[axes[0]], src.shape[axes[1]]
-    rows = slice(max(top, 0), min(top + height, size[0]))
-    cols = slice(max(left, 0), min(left + width, size[1]))
-    if rows.start < rows.stop and cols.start < cols.stop:
-        src_rows = slice(rows.start - top, rows.stop - top)
-        src_cols = slice(cols.start - left, cols.stop - left)
-        out[_window(out.ndim, axes, rows, cols)] = src[_window(src.ndim, axes, src_rows, src_cols)]
-    return out
-
-
-def _offset_windows(kernel, stride, out_size, ndim, axes):
-    """(i, j, index of the input pixels that kernel offset (i, j) meets) for every offset."""
-    (kh, kw), (sh, sw), (out_h, out_w) = kernel, stride, out_size
-    for i in range(kh):
-        for j in range(kw):
-            rows, cols = slice(i, i + sh * out_h, sh), slice(j, j + sw * out_w, sw)
-            yield i, j, _window(ndim, axes, rows, cols)
-
-
-def _im2col(
-    padded, kernel, stride, out_size, axes, *, ones_row: bool = False
-) -> tuple[np.ndarray, np.ndarray]:
-    """padded (C, ...) in an internal layout -> (cols, matrix): cols (C, kh, kw, ...) with the
-    spatial axes of size out_size, contiguous, and matrix, the same memory as a
-    (C·kh·kw, N) GEMM operand (no other copy). With ones_row, matrix has one more row, of
-    ones, after the columns: a weight matrix with the bias as its last column then adds the
-    bias within the product (and the product with the gradient sums it), no pass of its own."""
-    rest = _resized(padded.shape, axes, out_size)[1:]
-    shape = (padded.shape[0], *kernel, *rest)
-    n_columns, n_patch_rows = int(np.prod(rest)), int(np.prod(shape[:3]))
-    extra_rows = 1 if ones_row else 0
-    matrix = np.empty((n_patch_rows + extra_rows, n_columns), padded.dtype)
-    cols = matrix[:n_patch_rows].reshape(shape)
-    for i, j, window in _offset_windows(kernel, stride, out_size, padded.ndim, axes):
-        cols[:, i, j] = padded[window]  # one slab per kernel offset
-    if ones_row:
-        matrix[-1] = 1
-    return cols, matrix
-
-
-def _col2im(grad_cols, padded_size, kernel, stride, axes) -> np.ndarray:
-    """The adjoint of _im2col: add each kernel offset's slab of column gradients back where it
-    came from; (C, kh, kw, ...) -> (C, ...) with spatial axes of padded_size."""
-    slab = grad_cols[:, 0, 0]
-    out_size = slab.shape[axes[0]], slab.shape[axes[1]]
-    grad = np.zeros(_resized(slab.shape, axes, padded_size), grad_cols.dtype)
-    for i, j, window in _offset_windows(kernel, stride, out_size, grad.ndim, axes):
-        grad[window] += grad_cols[:, i, j]
-    return grad
 
 
 @register_layer
@@ -165,7 +94,7 @@ class Conv2D(Layer):
             raise ValueError(f"Conv2D kernel {self.kernel_size} is larger than the input {x.shape}")
         order, axes = self._layout_used = self._layout(out_w)
         size = (height + 2 * ph, width + 2 * pw)
-        padded = _embed(x.transpose(order), size, ph, pw, axes)
+        padded = embed(x.transpose(order), size, ph, pw, axes)
         self._x_shape = x.shape
         self._by_rows = (
             order == BATCH_LAST[0]
@@ -178,13 +107,13 @@ class Conv2D(Layer):
             z = conv_rows.forward_products(self.params["W"], views)  # (out, N)
             z += self.params["b"][:, None]  # in place: z is this pass's own product
         else:
-            self._cols, self._cols_matrix = _im2col(
+            self._cols, self._cols_matrix = im2col(
                 padded, self.kernel_size, self.stride, (out_h, out_w), axes, ones_row=True
             )
             W_mat = self.params["W"].reshape(self.out_channels, -1)  # (out, in·kh·kw)
             W_and_b = np.concatenate((W_mat, self.params["b"][:, None]), axis=1)
             z = W_and_b @ self._cols_matrix  # (out, N) in the internal order, bias included
-        internal_shape = _resized(padded.shape, axes, (out_h, out_w))[1:]
+        internal_shape = resized(padded.shape, axes, (out_h, out_w))[1:]
         z = z.reshape(self.out_channels, *internal_shape).transpose(np.argsort(order))
         # (batch, out, H', W') with the internal memory order: NumPy keeps that order through
         # the elementwise layers that follow (BatchNorm, ReLU, pooling), so the next Conv2D's
@@ -223,15 +152,15 @@ class Conv2D(Layer):
             # (same padding, channels kept) it measured up to 1.6x faster than GEMM + col2im;
             # when they are larger (valid padding, more channels out than in) col2im wins 3x
             size = (height + kh - 1, width + kw - 1)
-            padded = _embed(grad_internal, size, kh - 1 - ph, kw - 1 - pw, axes)
-            grad_cols, _ = _im2col(padded, self.kernel_size, (1, 1), (height, width), axes)
+            padded = embed(grad_internal, size, kh - 1 - ph, kw - 1 - pw, axes)
+            grad_cols, _ = im2col(padded, self.kernel_size, (1, 1), (height, width), axes)
             W_flipped = W[:, :, ::-1, ::-1].transpose(1, 0, 2, 3).reshape(self.in_channels, -1)
             grad_x = W_flipped @ grad_cols.reshape(W_flipped.shape[1], -1)
             grad_x = grad_x.reshape(self.in_channels, *grad_cols.shape[3:])
             return grad_x.transpose(np.argsort(order))  # in the internal memory order
         grad_cols = (W.reshape(self.out_channels, -1).T @ grad_mat).reshape(cols.shape)
         size = (height + 2 * ph, width + 2 * pw)
-        grad_padded = _col2im(grad_cols, size, self.kernel_size, self.stride, axes)
+        grad_padded = col2im(grad_cols, size, self.kernel_size, self.stride, axes)
         return self._cropped(grad_padded, order, axes)
 
     def _cropped(self, grad_padded: np.ndarray, order, axes) -> np.ndarray:
@@ -241,7 +170,7 @@ class Conv2D(Layer):
         if (ph, pw) == (0, 0):
             return grad_padded.transpose(np.argsort(order))  # nothing to cut: no copy
         rows, columns = slice(ph, ph + height), slice(pw, pw + width)
-        grad_x = grad_padded[_window(grad_padded.ndim, axes, rows, columns)]
+        grad_x = grad_padded[window_index(grad_padded.ndim, axes, rows, columns)]
         return np.copy(grad_x.transpose(np.argsort(order)), order="K")  # compact, same order
 
     def spec(self) -> dict:

@@ -19,18 +19,19 @@ from __future__ import annotations
 
 import numpy as np
 
+from digitnet.nn.patches import BATCH_LAST, col2im, im2col
+
 # the inner dimension C·kw below which the kh thin products cost more than im2col's one
 ROW_PRODUCTS_MIN_DEPTH = 64
 
 
 def unfold_width(padded: np.ndarray, kw: int, stride_w: int, out_w: int) -> np.ndarray:
     """padded (C, H, W, batch) -> U (C, kw, H, out_w, batch), U[c, j, h, w] = padded[c, h,
-    j + stride_w·w]: the image columns each kernel column meets, copied once."""
+    j + stride_w·w]: im2col with a kernel one row high, the image columns each kernel column
+    meets, copied once."""
     channels, height, _, batch = padded.shape
-    unfolded = np.empty((channels, kw, height, out_w, batch), padded.dtype)
-    for j in range(kw):
-        unfolded[:, j] = padded[:, :, j : j + stride_w * out_w : stride_w]
-    return unfolded
+    cols, _ = im2col(padded, (1, kw), (1, stride_w), (height, out_w), BATCH_LAST[1])
+    return cols.reshape(channels, kw, height, out_w, batch)  # a view: drops the kernel-row axis
 
 
 def kernel_row_views(unfolded: np.ndarray, kh: int, out_h: int) -> list[np.ndarray]:
@@ -85,7 +86,5 @@ def input_gradient(
     for i, weights in enumerate(rows[1:], start=1):
         np.matmul(weights.T, grad_mat, out=product)
         matrix[:, i * row : (i + out_h) * row] += product
-    grad_padded = np.zeros((channels, height, width, batch), grad_mat.dtype)
-    for j in range(kw):
-        grad_padded[:, :, j : j + stride_w * out_w : stride_w] += grad_unfolded[:, j]
-    return grad_padded
+    # col2im with a kernel one row high: the adjoint of unfold_width
+    return col2im(grad_unfolded[:, None], (height, width), (1, kw), (1, stride_w), BATCH_LAST[1])

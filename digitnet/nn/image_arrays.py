@@ -22,9 +22,9 @@ def pair(value: int | tuple[int, int] | list[int], name: str, minimum: int) -> t
     return int(values[0]), int(values[1])
 
 
-def spec_value(pair: tuple[int, int]) -> int | list[int]:
+def spec_value(values: tuple[int, int]) -> int | list[int]:
     """A pair for the JSON spec: one int when both sides agree."""
-    return pair[0] if pair[0] == pair[1] else list(pair)
+    return values[0] if values[0] == values[1] else list(values)
 
 
 def memory_order(array: np.ndarray) -> tuple[int, ...]:

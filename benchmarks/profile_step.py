@@ -33,10 +33,11 @@ from digitnet.nn import SGD, build_mlp  # noqa: E402
 
 
 def layer_times(model, x: np.ndarray, labels: np.ndarray, steps: int) -> dict:
-    """Mean milliseconds per step of every layer's forward and backward, loss, optimiser."""
+    """Mean milliseconds per step of every stage's forward and backward (the layers as
+    train_step runs them: Sequential.training_stages), loss, optimiser."""
     optimizer = SGD(model.named_params(), learning_rate=LEARNING_RATE, momentum=MOMENTUM)
     order = np.random.default_rng(1).permutation(len(x))
-    n = len(model.layers)
+    n = len(model.training_stages())
     forward, backward = np.zeros(n), np.zeros(n)
     loss_time = optimizer_time = 0.0
     warmup = 10
@@ -47,7 +48,8 @@ def layer_times(model, x: np.ndarray, labels: np.ndarray, steps: int) -> dict:
             started = time.perf_counter()
         batch = order[(step * BATCH) % (len(x) - BATCH) :][:BATCH]
         out, y = x[batch], one_hot(labels[batch], dtype=x.dtype.type)
-        for i, layer in enumerate(model.layers):
+        stages = model.training_stages()
+        for i, layer in enumerate(stages):
             tick = time.perf_counter()
             out = layer.forward(out, training=True)
             forward[i] += time.perf_counter() - tick
@@ -56,7 +58,7 @@ def layer_times(model, x: np.ndarray, labels: np.ndarray, steps: int) -> dict:
         loss_time += time.perf_counter() - tick
         for i in reversed(range(n)):
             tick = time.perf_counter()
-            layer = model.layers[i]
+            layer = stages[i]
             grad = layer.backward(grad, need_input_grad=False) if i == 0 else layer.backward(grad)
             backward[i] += time.perf_counter() - tick
         tick = time.perf_counter()
@@ -73,7 +75,7 @@ def layer_times(model, x: np.ndarray, labels: np.ndarray, steps: int) -> dict:
                 "forward_ms": round(forward[i] * per_step, 3),
                 "backward_ms": round(backward[i] * per_step, 3),
             }
-            for i, layer in enumerate(model.layers)
+            for i, layer in enumerate(model.training_stages())
         ],
     }
 

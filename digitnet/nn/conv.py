@@ -75,6 +75,7 @@ class Conv2D(Layer):
         self._cols_matrix: np.ndarray | None = None  # im2col's as (in·kh·kw + 1, N), ones last
         self._x_shape: tuple[int, ...] = ()
         self._layout_used = CHANNEL_BATCH  # the internal layout of the last forward pass
+        self._out_size = (0, 0)  # its output's H', W'
         self._by_rows = False  # whether it used conv_rows (then _cols holds U, not im2col's)
 
     def _layout(self, out_w: int) -> tuple[tuple[int, ...], tuple[int, int]]:
@@ -85,19 +86,10 @@ class Conv2D(Layer):
         return BATCH_LAST if out_w < 16 or kh * kw >= 16 else CHANNEL_BATCH
 
     def forward(self, x: np.ndarray, *, training: bool = False) -> np.ndarray:
-        if x.ndim != 4 or x.shape[1] != self.in_channels:
-            raise ValueError(f"Conv2D expects (batch, {self.in_channels}, H, W), got {x.shape}")
-        height, width = x.shape[2:]
-        (kh, kw), (sh, sw), (ph, pw) = self.kernel_size, self.stride, self.padding
-        out_h, out_w = _out_size(height, kh, sh, ph), _out_size(width, kw, sw, pw)
-        if out_h < 1 or out_w < 1:
-            raise ValueError(f"Conv2D kernel {self.kernel_size} is larger than the input {x.shape}")
-        order, axes = self._layout_used = self._layout(out_w)
-        size = (height + 2 * ph, width + 2 * pw)
-        padded = embed(x.transpose(order), size, ph, pw, axes)
-        self._x_shape = x.shape
+        padded, out_h, out_w = self._padded_input(x)
+        (kh, kw), (sh, sw) = self.kernel_size, self.stride
         self._by_rows = (
-            order == BATCH_LAST[0]
+            self._layout_used == BATCH_LAST
             and sh == 1
             and self.in_channels * kw >= conv_rows.ROW_PRODUCTS_MIN_DEPTH
         )
@@ -107,18 +99,57 @@ class Conv2D(Layer):
             z = conv_rows.forward_products(self.params["W"], views)  # (out, N)
             z += self.params["b"][:, None]  # in place: z is this pass's own product
         else:
-            self._cols, self._cols_matrix = im2col(
-                padded, self.kernel_size, self.stride, (out_h, out_w), axes, ones_row=True
-            )
+            self._unfold(padded, out_h, out_w)
             W_mat = self.params["W"].reshape(self.out_channels, -1)  # (out, in·kh·kw)
             W_and_b = np.concatenate((W_mat, self.params["b"][:, None]), axis=1)
             z = W_and_b @ self._cols_matrix  # (out, N) in the internal order, bias included
-        internal_shape = resized(padded.shape, axes, (out_h, out_w))[1:]
-        z = z.reshape(self.out_channels, *internal_shape).transpose(np.argsort(order))
-        # (batch, out, H', W') with the internal memory order: NumPy keeps that order through
-        # the elementwise layers that follow (BatchNorm, ReLU, pooling), so the next Conv2D's
-        # transpose is free; forcing C order here measured 2x slower for the first layer
-        return z
+        return self.as_output(z)
+
+    def columns(self, x: np.ndarray) -> np.ndarray:
+        """im2col's matrix of x, (in·kh·kw + 1, N), ones as its last row, kept for backward:
+        what a stage that computes its own product from the columns (conv_batchnorm.py)
+        starts from; as_output shapes that product, as_matrix its gradient."""
+        padded, out_h, out_w = self._padded_input(x)
+        self._by_rows = False
+        return self._unfold(padded, out_h, out_w)
+
+    def _padded_input(self, x: np.ndarray) -> tuple[np.ndarray, int, int]:
+        """Check x; choose and record the internal layout; x padded in it, and H', W'."""
+        if x.ndim != 4 or x.shape[1] != self.in_channels:
+            raise ValueError(f"Conv2D expects (batch, {self.in_channels}, H, W), got {x.shape}")
+        height, width = x.shape[2:]
+        (kh, kw), (sh, sw), (ph, pw) = self.kernel_size, self.stride, self.padding
+        out_h, out_w = _out_size(height, kh, sh, ph), _out_size(width, kw, sw, pw)
+        if out_h < 1 or out_w < 1:
+            raise ValueError(f"Conv2D kernel {self.kernel_size} is larger than the input {x.shape}")
+        order, axes = self._layout_used = self._layout(out_w)
+        self._x_shape = x.shape
+        self._out_size = (out_h, out_w)
+        padded = embed(x.transpose(order), (height + 2 * ph, width + 2 * pw), ph, pw, axes)
+        return padded, out_h, out_w
+
+    def _unfold(self, padded: np.ndarray, out_h: int, out_w: int) -> np.ndarray:
+        """im2col of the padded input into _cols and _cols_matrix (ones row last)."""
+        axes = self._layout_used[1]
+        self._cols, self._cols_matrix = im2col(
+            padded, self.kernel_size, self.stride, (out_h, out_w), axes, ones_row=True
+        )
+        return self._cols_matrix
+
+    def as_output(self, z: np.ndarray) -> np.ndarray:
+        """A (out, N) product in the last forward's internal order -> (batch, out, H', W'),
+        keeping that memory order: NumPy keeps it through the elementwise layers that follow
+        (BatchNorm, ReLU, pooling), so the next Conv2D's transpose is free; forcing C order
+        here measured 2x slower for the first layer."""
+        order, axes = self._layout_used
+        transposed_x = tuple(self._x_shape[axis] for axis in order)  # channels first
+        internal_shape = resized(transposed_x, axes, self._out_size)[1:]
+        return z.reshape(self.out_channels, *internal_shape).transpose(np.argsort(order))
+
+    def as_matrix(self, grad_z: np.ndarray) -> np.ndarray:
+        """dLoss/dz (batch, out, H', W') -> (out, N) in the internal order (a view when grad_z
+        keeps the memory order as_output gave)."""
+        return grad_z.transpose(self._layout_used[0]).reshape(self.out_channels, -1)
 
     def backward(self, grad_z: np.ndarray, *, need_input_grad: bool = True) -> np.ndarray | None:
         """Overwrite grads["W"], grads["b"]; return dLoss/dx (None if not need_input_grad)."""
@@ -128,7 +159,7 @@ class Conv2D(Layer):
         out_h, out_w = grad_z.shape[2:]
         order, axes = self._layout_used  # the forward pass's choice, which cols follow
         grad_internal = grad_z.transpose(order)  # (out, ...) like cols' trailing axes
-        grad_mat = grad_internal.reshape(self.out_channels, -1)  # (out, N)
+        grad_mat = self.as_matrix(grad_z)  # (out, N)
         W = self.params["W"]
         if self._by_rows:
             np.sum(grad_mat, axis=1, out=self.grads["b"])

@@ -10,6 +10,7 @@ import numpy as np
 
 from digitnet.errors import ConfigError, ModelFileError
 from digitnet.nn.activations import Sigmoid, activation_from_name
+from digitnet.nn.conv_batchnorm import ConvBatchNorm, fusable
 from digitnet.nn.layers import Dense, Dropout, Layer, layer_from_spec
 from digitnet.nn.losses import Loss, loss_from_name
 from digitnet.nn.optim import Optimizer, Slot, clip_grad_norm
@@ -64,6 +65,19 @@ class Sequential:
             x = layer.forward(x, training=training)
         return x
 
+    def training_stages(self, start: int = 0) -> list[Layer | ConvBatchNorm]:
+        """What train_step runs from layer `start` on: the layers, except that the first
+        layer with parameters and a BatchNorm after it run as one ConvBatchNorm stage where
+        conv_batchnorm.fusable allows (it computes the same from fewer passes over the
+        activations). Built anew each step: a stage holds one step's intermediate values."""
+        if not 0 <= start <= self.fixed_prefix:
+            raise ValueError(f"start {start} would skip more than the fixed preprocessing layers")
+        layers = self.layers[start:]
+        first = next((i for i, layer in enumerate(layers) if layer.params), None)
+        if first is None or first + 1 == len(layers) or not fusable(*layers[first : first + 2]):
+            return layers
+        return [*layers[:first], ConvBatchNorm(*layers[first : first + 2]), *layers[first + 2 :]]
+
     @property
     def fixed_prefix(self) -> int:
         """How many leading layers are fixed preprocessing (Layer.fixed), e.g. 1 for Deskew."""
@@ -99,13 +113,8 @@ class Sequential:
             for layer in reversed(self.layers):
                 grad_out = layer.backward(grad_out)
             return grad_out
-        # nothing reads the gradients below the first layer with parameters
-        first = next((i for i, layer in enumerate(self.layers) if layer.params), None)
-        if first is None:
-            return None
-        for layer in reversed(self.layers[first + 1 :]):
-            grad_out = layer.backward(grad_out)
-        return self.layers[first].backward(grad_out, need_input_grad=False)
+        _backward_to_first_learned(self.layers, grad_out)
+        return None
 
     @property
     def inference_chunk(self) -> int:
@@ -152,9 +161,12 @@ class Sequential:
         The loss is that of the batch before the update. start: as in forward (x already went
         through the first `start` layers, fixed preprocessing).
         """
-        output = self.forward(x, training=True, start=start)
+        stages = self.training_stages(start)
+        output = np.ascontiguousarray(x, dtype=self.dtype)
+        for stage in stages:
+            output = stage.forward(output, training=True)
         value, grad_out = self.loss.value_and_gradient(output, y_onehot)
-        self.backward(grad_out, need_input_grad=False)
+        _backward_to_first_learned(stages, grad_out)
         if clip_norm is not None:
             clip_grad_norm(self.named_params(), clip_norm)
         optimizer.step()
@@ -219,6 +231,17 @@ class Sequential:
     def __repr__(self) -> str:
         layers = ", ".join(repr(layer) for layer in self.layers)
         return f"Sequential({layers}, loss={self.loss!r}, params={self.n_params:,})"
+
+
+def _backward_to_first_learned(stages: Sequence[Layer | ConvBatchNorm], grad_out) -> None:
+    """Back-propagate through stages down to the first with parameters, filling grads; that
+    one is asked not to compute its input gradient (nothing below it reads one)."""
+    first = next((i for i, stage in enumerate(stages) if stage.params), None)
+    if first is None:
+        return
+    for stage in reversed(stages[first + 1 :]):
+        grad_out = stage.backward(grad_out)
+    stages[first].backward(grad_out, need_input_grad=False)
 
 
 def _copy_into(kind: str, targets: dict[str, np.ndarray], given: dict[str, np.ndarray]) -> None:

@@ -71,11 +71,7 @@ class BatchNorm(Layer):
             mean = np.einsum(f"{letters}->c", x) / count
             centered = x - mean.reshape(shape)
             var = np.einsum(f"{letters},{letters}->c", centered, centered) / count
-            keep = self.momentum
-            self.buffers["running_mean"] *= keep
-            self.buffers["running_mean"] += (1 - keep) * mean
-            self.buffers["running_var"] *= keep
-            self.buffers["running_var"] += (1 - keep) * var * (count / max(count - 1, 1))
+            self.update_running(mean, var, count)
         else:
             mean, var = self.buffers["running_mean"], self.buffers["running_var"]
             centered = x - mean.reshape(shape)
@@ -87,6 +83,14 @@ class BatchNorm(Layer):
         out = centered * (self.params["gamma"] * inv_std).reshape(shape)
         out += self.params["beta"].reshape(shape)
         return out
+
+    def update_running(self, mean: np.ndarray, var: np.ndarray, count: int) -> None:
+        """Move the running statistics towards a batch's mean and biased var over count values."""
+        keep = self.momentum
+        self.buffers["running_mean"] *= keep
+        self.buffers["running_mean"] += (1 - keep) * mean
+        self.buffers["running_var"] *= keep
+        self.buffers["running_var"] += (1 - keep) * var * (count / max(count - 1, 1))
 
     def backward(self, grad_out: np.ndarray, *, need_input_grad: bool = True) -> np.ndarray | None:
         """Overwrite grads["gamma"], grads["beta"]; return dLoss/dx (None if not need_input_grad).

@@ -26,7 +26,7 @@ WIDTH_BATCH = 128
 
 
 def _digitnet_step(sizes, batch: int):
-    from digitnet.nn.model import build_mlp
+    from digitnet.nn.mlp import build_mlp
     from digitnet.nn.optim import SGD
 
     rng = np.random.default_rng(0)

@@ -47,7 +47,7 @@ def cnn_model(rng: np.random.Generator):
 
 def digitnet_runner(x: np.ndarray, labels: np.ndarray, sizes: Sequence[int] | None) -> Runner:
     """digitnet: an MLP of `sizes` (ReLU, He init) or, for None, the `cnn` preset network."""
-    from digitnet.nn.model import build_mlp
+    from digitnet.nn.mlp import build_mlp
 
     rng = np.random.default_rng(0)
     model = cnn_model(rng) if sizes is None else build_mlp(sizes, activation="relu", rng=rng)

@@ -8,7 +8,8 @@ from digitnet.config import ModelConfig
 from digitnet.errors import ConfigError
 from digitnet.nn.cnn import build_cnn
 from digitnet.nn.deskew import Deskew
-from digitnet.nn.model import Sequential, build_mlp
+from digitnet.nn.mlp import build_mlp
+from digitnet.nn.model import Sequential
 
 N_INPUTS = 784
 N_CLASSES = 10

@@ -13,7 +13,7 @@ import pytest
 
 from digitnet.errors import ModelFileError
 from digitnet.io import FORMAT_VERSION, load_model, save_model
-from digitnet.nn.model import build_mlp
+from digitnet.nn.mlp import build_mlp
 
 
 @pytest.fixture

@@ -19,7 +19,8 @@ from digitnet.nn.deskew import Deskew, deskew
 from digitnet.nn.init import INITIALIZERS, initialize
 from digitnet.nn.layers import LAYER_TYPES, Dense, Dropout, Layer, layer_from_spec, register_layer
 from digitnet.nn.losses import LOSSES, Loss, MeanSquaredError, SoftmaxCrossEntropy, loss_from_name
-from digitnet.nn.model import Sequential, build_mlp
+from digitnet.nn.mlp import build_mlp
+from digitnet.nn.model import Sequential
 from digitnet.nn.norm import BatchNorm
 from digitnet.nn.optim import (
     OPTIMIZERS,

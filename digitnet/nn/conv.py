@@ -158,7 +158,6 @@ class Conv2D(Layer):
         (kh, kw), (sh, sw), (ph, pw) = self.kernel_size, self.stride, self.padding
         out_h, out_w = grad_z.shape[2:]
         order, axes = self._layout_used  # the forward pass's choice, which cols follow
-        grad_internal = grad_z.transpose(order)  # (out, ...) like cols' trailing axes
         grad_mat = self.as_matrix(grad_z)  # (out, N)
         W = self.params["W"]
         if self._by_rows:
@@ -183,6 +182,7 @@ class Conv2D(Layer):
             # (same padding, channels kept) it measured up to 1.6x faster than GEMM + col2im;
             # when they are larger (valid padding, more channels out than in) col2im wins 3x
             size = (height + kh - 1, width + kw - 1)
+            grad_internal = grad_z.transpose(order)  # (out, ...) like cols' trailing axes
             padded = embed(grad_internal, size, kh - 1 - ph, kw - 1 - pw, axes)
             grad_cols, _ = im2col(padded, self.kernel_size, (1, 1), (height, width), axes)
             W_flipped = W[:, :, ::-1, ::-1].transpose(1, 0, 2, 3).reshape(self.in_channels, -1)

@@ -1,5 +1,5 @@
 """Sequential: a stack of layers and a loss; named parameters, prediction, one training step,
-spec/weights for model files; build_mlp for the fully connected networks of the seeds.
+spec/weights for model files.
 """
 
 from __future__ import annotations
@@ -9,9 +9,8 @@ from collections.abc import Sequence
 import numpy as np
 
 from digitnet.errors import ConfigError, ModelFileError
-from digitnet.nn.activations import Sigmoid, activation_from_name
 from digitnet.nn.conv_batchnorm import ConvBatchNorm, fusable
-from digitnet.nn.layers import Dense, Dropout, Layer, layer_from_spec
+from digitnet.nn.layers import Layer, layer_from_spec
 from digitnet.nn.losses import Loss, loss_from_name
 from digitnet.nn.optim import Optimizer, Slot, clip_grad_norm
 
@@ -73,7 +72,7 @@ class Sequential:
         if not 0 <= start <= self.fixed_prefix:
             raise ValueError(f"start {start} would skip more than the fixed preprocessing layers")
         layers = self.layers[start:]
-        first = next((i for i, layer in enumerate(layers) if layer.params), None)
+        first = _first_learned(layers)
         if first is None or first + 1 == len(layers) or not fusable(*layers[first : first + 2]):
             return layers
         return [*layers[:first], ConvBatchNorm(*layers[first : first + 2]), *layers[first + 2 :]]
@@ -158,6 +157,9 @@ class Sequential:
     ) -> float:
         """forward (training) → loss → backward → optional clip → optimizer.step(); return the loss.
 
+        Runs training_stages(start): the same function and gradients as the layers one by
+        one, with a fused first convolution and BatchNorm where that applies.
+
         The loss is that of the batch before the update. start: as in forward (x already went
         through the first `start` layers, fixed preprocessing).
         """
@@ -233,10 +235,15 @@ class Sequential:
         return f"Sequential({layers}, loss={self.loss!r}, params={self.n_params:,})"
 
 
+def _first_learned(stages: Sequence[Layer | ConvBatchNorm]) -> int | None:
+    """The index of the first stage with parameters (None if there is none)."""
+    return next((i for i, stage in enumerate(stages) if stage.params), None)
+
+
 def _backward_to_first_learned(stages: Sequence[Layer | ConvBatchNorm], grad_out) -> None:
     """Back-propagate through stages down to the first with parameters, filling grads; that
     one is asked not to compute its input gradient (nothing below it reads one)."""
-    first = next((i for i, stage in enumerate(stages) if stage.params), None)
+    first = _first_learned(stages)
     if first is None:
         return
     for stage in reversed(stages[first + 1 :]):
@@ -259,47 +266,3 @@ def _copy_into(kind: str, targets: dict[str, np.ndarray], given: dict[str, np.nd
             raise ModelFileError(f"{kind}: unexpected {name!r}")
     for name, target in targets.items():
         target[...] = given[name]
-
-
-def build_mlp(
-    sizes: Sequence[int],
-    *,
-    activation: str = "relu",
-    output: str = "softmax",
-    init: str = "he_normal",
-    dropout: float = 0.0,
-    input_dropout: float = 0.0,
-    rng: np.random.Generator,
-    dtype: type[np.floating] = np.float32,
-    loss_kwargs: dict | None = None,
-) -> Sequential:
-    """A fully connected network, e.g. sizes (784, 16, 16, 10).
-
-    Hidden layers: Dense → activation ("sigmoid", "tanh", "relu", "leaky_relu") → Dropout if
-    dropout > 0; input_dropout > 0 also drops input pixels (Srivastava et al. 2014).
-    output "softmax": the last Dense gives logits for SoftmaxCrossEntropy;
-    output "sigmoid": the last Dense is followed by Sigmoid and the loss is MeanSquaredError.
-    Weights come from rng; dropout masks from a child stream of it, so the initial weights do
-    not depend on dropout. Raises ConfigError for bad sizes or names.
-    """
-    if len(sizes) < 2 or any(
-        not isinstance(size, (int, np.integer)) or isinstance(size, bool) or size < 1
-        for size in sizes
-    ):
-        raise ConfigError(f"sizes must be at least two positive integers, got {list(sizes)}")
-    if output not in ("softmax", "sigmoid"):
-        raise ConfigError(f"output must be 'softmax' or 'sigmoid', got {output!r}")
-    activation_from_name(activation)  # validate even when there is no hidden layer
-    layers: list[Layer] = []
-    if input_dropout:
-        layers.append(Dropout(input_dropout, rng=rng.spawn(1)[0]))
-    for i, (fan_in, fan_out) in enumerate(zip(sizes[:-1], sizes[1:], strict=True)):
-        layers.append(Dense(fan_in, fan_out, init=init, rng=rng, dtype=dtype))
-        if i < len(sizes) - 2:
-            layers.append(activation_from_name(activation))
-            if dropout:
-                layers.append(Dropout(dropout, rng=rng.spawn(1)[0]))
-    if output == "sigmoid":
-        layers.append(Sigmoid())
-    loss_name = "mse" if output == "sigmoid" else "cross_entropy"
-    return Sequential(layers, loss_from_name(loss_name, **(loss_kwargs or {})))

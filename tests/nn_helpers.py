@@ -59,3 +59,12 @@ def train_minibatches(
         for start in range(0, len(order), batch_size):
             batch = order[start : start + batch_size]
             model.train_step(x[batch], y[batch], optimizer)
+
+
+def training_pass(network, x, y):
+    """(output, dLoss/dx, {param name: gradient}) of one training-mode forward and backward
+    through the layers one by one (Sequential.forward/backward: never fused)."""
+    out = network.forward(x, training=True)
+    _, grad_out = network.loss.value_and_gradient(out, y)
+    grad_x = network.backward(grad_out)
+    return out, grad_x, {slot.name: slot.grad.copy() for slot in network.named_params()}

@@ -5,7 +5,14 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from nn_helpers import numeric_grad, one_hot, read_mnist, rel_error, train_minibatches
+from nn_helpers import (
+    numeric_grad,
+    one_hot,
+    read_mnist,
+    rel_error,
+    train_minibatches,
+    training_pass,
+)
 
 from digitnet.build import build_model
 from digitnet.errors import ConfigError, ModelFileError
@@ -74,14 +81,6 @@ def random_conv(case, rng):
     )
     conv.params["b"][...] = rng.standard_normal(out_channels)
     return conv, rng.standard_normal((2, in_channels, *size))
-
-
-def training_pass(network, x, y):
-    """(output, dLoss/dx, {param name: gradient}) of one training-mode forward and backward."""
-    out = network.forward(x, training=True)
-    _, grad_out = network.loss.value_and_gradient(out, y)
-    grad_x = network.backward(grad_out)
-    return out, grad_x, {slot.name: slot.grad.copy() for slot in network.named_params()}
 
 
 def assert_same_gradients(first, second, *, grad_x_atol):

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from nn_helpers import numeric_grad, one_hot, read_mnist, rel_error
+from nn_helpers import numeric_grad, one_hot, read_mnist, rel_error, training_pass
 
 from digitnet.build import build_model
 from digitnet.nn import (
@@ -14,6 +14,8 @@ from digitnet.nn import (
     BatchNorm,
     Conv2D,
     Dense,
+    Deskew,
+    Dropout,
     Flatten,
     MaxPool2D,
     ReLU,
@@ -203,6 +205,31 @@ def test_only_a_first_learned_conv_with_a_batchnorm_after_it_and_short_columns_f
     assert later.training_stages() == later.layers  # the second conv needs its input gradient
     with pytest.raises(ValueError, match="cannot train as one stage"):
         ConvBatchNorm(Conv2D(4, 8, 3, rng=rng), BatchNorm(8))
+
+
+def test_stages_after_fixed_preprocessing_or_a_leading_dropout_still_fuse():
+    """Deskew (fixed, skipped by start=1) and an input Dropout come before the first learned
+    layer: the stages keep them and fuse the convolution after them; a training step with
+    the Dropout's mask fixed computes what the unfused layers compute."""
+    rng = np.random.default_rng(7)
+    head = [MaxPool2D(2), Flatten(), Dense(8 * 13 * 13, 10, rng=rng, dtype=np.float64)]
+    conv_norm = [Conv2D(1, 8, 3, rng=rng, dtype=np.float64), BatchNorm(8, dtype=np.float64)]
+    deskewed = Sequential([Deskew(), *conv_norm, *head], SoftmaxCrossEntropy())
+    stages = deskewed.training_stages()
+    assert isinstance(stages[0], Deskew) and isinstance(stages[1], ConvBatchNorm)
+    assert isinstance(deskewed.training_stages(start=1)[0], ConvBatchNorm)
+    dropout = Dropout(0.3, rng=rng)
+    dropped = Sequential([dropout, *conv_norm, *head], SoftmaxCrossEntropy())
+    assert isinstance(dropped.training_stages()[1], ConvBatchNorm)
+    images, labels = read_mnist("train", 16)
+    x, y = images.reshape(16, 1, 28, 28).astype(np.float64), one_hot(labels)
+    dropout.fixed_mask = rng.random(x.shape) >= 0.3
+    optimizer = SGD(dropped.named_params(), learning_rate=0.0)  # gradients only
+    dropped.train_step(x, y, optimizer)
+    fused = {slot.name: slot.grad.copy() for slot in dropped.named_params()}
+    _, _, plain = training_pass(dropped, x, y)
+    for name, grad in plain.items():
+        np.testing.assert_allclose(fused[name], grad, rtol=1e-8, atol=1e-10, err_msg=name)
 
 
 def test_the_stage_refuses_inference_and_input_gradients():

@@ -71,12 +71,13 @@ class ConvBatchNorm:
         W = conv.params["W"].reshape(conv.out_channels, -1).astype(np.float64)
         W_cov = W @ cov  # row o: S w_o
         var = np.maximum(np.sum(W_cov * W, axis=1), 0.0)  # rounding can dip below zero
-        norm.update_running(W @ mean_cols + conv.params["b"], var, count)
+        W_mean = W @ mean_cols  # w_o·μ: the channel means without the bias
+        norm.update_running(W_mean + conv.params["b"], var, count)
         inv_std = 1.0 / np.sqrt(var + norm.eps)
         scale = norm.params["gamma"] * inv_std
         folded = np.empty((conv.out_channels, len(gram)), columns.dtype)
         folded[:, :-1] = scale[:, None] * W
-        folded[:, -1] = norm.params["beta"] - scale * (W @ mean_cols)
+        folded[:, -1] = norm.params["beta"] - scale * W_mean
         self._saved = (columns, W, W_cov, mean_cols, inv_std)
         return conv.as_output(folded @ columns)
 

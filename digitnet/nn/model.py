@@ -57,11 +57,19 @@ class Sequential:
         start > 0 skips the first layers, which must be fixed preprocessing (fixed_prefix):
         x is what they already made of the raw input.
         """
+        self._check_start(start)
+        return self._forward_through(self.layers[start:], x, training=training)
+
+    def _check_start(self, start: int) -> None:
+        """ValueError unless 0 <= start <= fixed_prefix."""
         if not 0 <= start <= self.fixed_prefix:
             raise ValueError(f"start {start} would skip more than the fixed preprocessing layers")
+
+    def _forward_through(self, stages, x: np.ndarray, *, training: bool) -> np.ndarray:
+        """x cast to the model dtype, then through each stage's forward in turn."""
         x = np.ascontiguousarray(x, dtype=self.dtype)
-        for layer in self.layers[start:]:
-            x = layer.forward(x, training=training)
+        for stage in stages:
+            x = stage.forward(x, training=training)
         return x
 
     def training_stages(self, start: int = 0) -> list[Layer | ConvBatchNorm]:
@@ -69,8 +77,7 @@ class Sequential:
         layer with parameters and a BatchNorm after it run as one ConvBatchNorm stage where
         conv_batchnorm.fusable allows (it computes the same from fewer passes over the
         activations). Built anew each step: a stage holds one step's intermediate values."""
-        if not 0 <= start <= self.fixed_prefix:
-            raise ValueError(f"start {start} would skip more than the fixed preprocessing layers")
+        self._check_start(start)
         layers = self.layers[start:]
         first = _first_learned(layers)
         if first is None or first + 1 == len(layers) or not fusable(*layers[first : first + 2]):
@@ -164,9 +171,7 @@ class Sequential:
         through the first `start` layers, fixed preprocessing).
         """
         stages = self.training_stages(start)
-        output = np.ascontiguousarray(x, dtype=self.dtype)
-        for stage in stages:
-            output = stage.forward(output, training=True)
+        output = self._forward_through(stages, x, training=True)
         value, grad_out = self.loss.value_and_gradient(output, y_onehot)
         _backward_to_first_learned(stages, grad_out)
         if clip_norm is not None:

@@ -9,11 +9,15 @@ def _ratio(ours: float, theirs: float) -> str:
     return f"{ours / theirs:.2f}x"
 
 
+def _limit_share(rates: dict) -> str:
+    """The median (best) share of the matmul limit measured beside each repeat."""
+    return f"{100 * rates['limit_share_median']:.0f}% ({100 * rates['limit_share_best']:.0f}%)"
+
+
 def _training_table(report: dict) -> list[str]:
-    limit = report["matmul"]["limit_gflops"]
     lines = [
         "| workload | framework | images/s (median) | images/s (best) | s / epoch "
-        "| GFLOP/s | % of matmul limit | digitnet / this |",
+        "| GFLOP/s | % of matmul limit (best) | digitnet / this |",
         "|---|---|---|---|---|---|---|---|",
     ]
     for row in report["training"]:
@@ -23,9 +27,9 @@ def _training_table(report: dict) -> list[str]:
             if rates is None:
                 continue
             gflops = rates.get("gflops")
-            flops_cells = (
-                f"{gflops:.1f} | {100 * gflops / limit:.0f}%" if gflops is not None else "- | -"
-            )
+            flops_cells = "- | -"
+            if gflops is not None:
+                flops_cells = f"{gflops:.1f} | {_limit_share(rates)}"
             ratio = "" if framework == "digitnet" else _ratio(ours, rates["median_per_s"])
             lines.append(
                 f"| {row['workload']} | {framework} | {rates['median_per_s']:,.0f} "
@@ -101,7 +105,10 @@ def speed_markdown(report: dict) -> str:
             f"{n}x{n}: {row['best_gflops']:.1f} GFLOP/s best, {row['median_gflops']:.1f} median"
             for n, row in matmul["sizes"].items()
         )
-        + f"; the limit used below is {matmul['limit_gflops']:.1f} GFLOP/s.",
+        + f"; the limit is {matmul['limit_gflops']:.1f} GFLOP/s. An MLP's % of the limit is "
+        "its GFLOP/s (forward and backward products) over the best of six 1024x1024 products "
+        "timed just before and after each repeat, median (best) over the repeats: the "
+        "machine's speed drifts within a run.",
         "",
         f"Training, minibatch {report['batch']}, SGD with momentum 0.9, softmax cross-entropy; "
         f"MLPs timed over {report['training'][0]['images_timed']:,} images per repeat, the CNN "

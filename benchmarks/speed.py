@@ -25,6 +25,7 @@ import os
 import statistics
 import sys
 import tempfile
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -71,18 +72,32 @@ def blas_threads() -> int | None:
     return max(counts) if counts else None
 
 
+def product_gflops(n: int, repeats: int) -> list[float]:
+    """GFLOP/s of `repeats` float32 n x n matrix products with NumPy (after one warm-up)."""
+    rng = np.random.default_rng(0)
+    a, b = (rng.standard_normal((n, n), dtype=np.float32) for _ in range(2))
+    a @ b  # warm up the threads
+    return [2 * n**3 / 1e9 / s for s in timings(lambda: a @ b, repeats)]
+
+
 def matmul_limit(repeats: int) -> dict:
     """float32 GFLOP/s of NumPy's matrix product for square sizes; the limit is the best."""
-    rng = np.random.default_rng(0)
     rows = {}
     for n in (1024, 2048):
-        a, b = (rng.standard_normal((n, n), dtype=np.float32) for _ in range(2))
-        a @ b  # warm up the threads
-        rates = summary(timings(lambda a=a, b=b: a @ b, repeats), 2 * n**3 / 1e9)
-        rows[n] = {"best_gflops": rates["best_per_s"], "median_gflops": rates["median_per_s"]}
-        print(f"matmul {n}: {rates['best_per_s']:.1f} GFLOP/s best", file=sys.stderr)
+        rates = product_gflops(n, repeats)
+        rows[n] = {"best_gflops": max(rates), "median_gflops": statistics.median(rates)}
+        print(f"matmul {n}: {max(rates):.1f} GFLOP/s best", file=sys.stderr)
     limit = max(row["best_gflops"] for row in rows.values())
     return {"sizes": rows, "limit_gflops": limit}
+
+
+def limit_beside(run) -> tuple[float, float]:
+    """(seconds of run(), the matmul limit measured just before and just after it: the best
+    of three 1024x1024 products each side). The machine's speed drifts over seconds; an MLP's
+    share of the limit is its rate over the limit beside it, not one measured minutes apart."""
+    before = product_gflops(1024, 3)
+    (seconds,) = timings(run, 1)
+    return seconds, max(before + product_gflops(1024, 3))
 
 
 def training(x, x_images, labels, repeats: int, images: int, cnn_images: int) -> list[dict]:
@@ -98,18 +113,29 @@ def training(x, x_images, labels, repeats: int, images: int, cnn_images: int) ->
         for runner in runners:  # warm-up: caches, thread pools, lazy allocations
             runner.train(rng.permutation(len(inputs))[: 4 * BATCH])
         seconds: dict[str, list[float]] = {runner.framework: [] for runner in runners}
+        limits: dict[str, list[float]] = {runner.framework: [] for runner in runners}
         for repeat in range(repeats):
             order = rng.permutation(len(inputs))[:count]
             turn = runners[repeat % len(runners) :] + runners[: repeat % len(runners)]
             for runner in turn:  # who goes first rotates from repeat to repeat
-                seconds[runner.framework] += timings(lambda r=runner, o=order: r.train(o), 1)
+                run = partial(runner.train, order)
+                if sizes:
+                    taken, limit = limit_beside(run)
+                    limits[runner.framework].append(limit)
+                else:
+                    (taken,) = timings(run, 1)
+                seconds[runner.framework].append(taken)
         row: dict = {"workload": name, "images_timed": count, "frameworks": {}}
         for framework, measured in seconds.items():
             rates = summary(measured, count)
             rates["epoch_seconds"] = EPOCH / rates["median_per_s"]
             if sizes:
-                flops = mlp_flops_per_sample(sizes)
-                rates["gflops"] = rates["median_per_s"] * flops / 1e9
+                gflop = count * mlp_flops_per_sample(sizes) / 1e9
+                rates["gflops"] = rates["median_per_s"] * gflop / count
+                rates["limit_beside_gflops"] = [round(v, 1) for v in limits[framework]]
+                shares = [gflop / s / v for s, v in zip(measured, limits[framework], strict=True)]
+                rates["limit_share_median"] = statistics.median(shares)
+                rates["limit_share_best"] = max(shares)
             row["frameworks"][framework] = rates
             print(f"{name} {framework}: {rates['median_per_s']:.0f} images/s", file=sys.stderr)
         rows.append(row)

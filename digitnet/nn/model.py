@@ -9,6 +9,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from digitnet.errors import ConfigError, ModelFileError
+from digitnet.nn.conv import Conv2D
 from digitnet.nn.conv_batchnorm import ConvBatchNorm, fusable
 from digitnet.nn.layers import Layer, layer_from_spec
 from digitnet.nn.losses import Loss, loss_from_name
@@ -127,7 +128,7 @@ class Sequential:
         """Samples per chunk at inference: convolutions unfold every patch of every image
         (im2col), so a CNN works through 256 images at a time to keep memory bounded; MLPs
         through 2048 (chunks of 1024 to 10,000 measured alike, benchmarks/inference.py)."""
-        has_conv = any(layer.spec()["type"] == "Conv2D" for layer in self.layers)
+        has_conv = any(isinstance(layer, Conv2D) for layer in self.layers)
         return 256 if has_conv else 2048
 
     def outputs(
@@ -136,6 +137,8 @@ class Sequential:
         """(n, 10) network outputs (logits for cross-entropy) at inference (no dropout), in
         chunks of batch_size (default inference_chunk); start as in forward."""
         chunk = batch_size or self.inference_chunk
+        if 0 < len(x) <= chunk:  # one chunk (a single image, say): no list, no concatenation
+            return self.forward(x, start=start)
         parts = [self.forward(x[i : i + chunk], start=start) for i in range(0, len(x), chunk)]
         return np.concatenate(parts) if parts else np.zeros((0, 10), self.dtype)  # ten digits
 

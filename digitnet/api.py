@@ -18,14 +18,20 @@ from pathlib import Path
 import numpy as np
 
 from digitnet.build import layout_of
-from digitnet.config import ModelConfig, TrainConfig
+from digitnet.config import ModelConfig, TrainConfig, unknown_settings_message
 from digitnet.data.datasets import Dataset, load_mnist
 from digitnet.data.preprocess import to_inputs
 from digitnet.errors import ConfigError, ImageError
 from digitnet.io import load_model, save_model
 from digitnet.nn.model import Sequential
 from digitnet.pipeline import evaluate, fit, model_metadata, prepare_data, random_streams
-from digitnet.predict import Prediction, load_default_model, predict_files, probabilities_for
+from digitnet.predict import (
+    Prediction,
+    load_default_model,
+    predict_files,
+    probabilities_for,
+    unit_images,
+)
 from digitnet.presets import get_preset
 from digitnet.trainer import History, TrainEvent
 
@@ -39,18 +45,22 @@ class Network:
     history: History | None = None
 
     def predict_proba(self, images: np.ndarray) -> np.ndarray:
-        """(n, 10) probabilities for (n, 28, 28) or (n, 784) images: uint8 0-255 or floats 0-1,
-        bright ink on black like MNIST."""
-        images = np.asarray(images)
-        scaled = images.astype(np.float32) / (255.0 if images.dtype == np.uint8 else 1.0)
-        return probabilities_for(self.model, scaled.reshape(-1, 28, 28))
+        """(n, 10) probabilities for (n, 28, 28) or (n, 784) images (or one image): integers
+        0-255 or floats 0-1, bright ink on black like MNIST. ImageError for another shape,
+        NaN or values out of range."""
+        return probabilities_for(self.model, unit_images(images))
 
     def predict(self, images: np.ndarray) -> np.ndarray:
         """(n,) predicted digits; see predict_proba."""
         return self.predict_proba(images).argmax(axis=1)
 
-    def predict_files(self, paths: Iterable[str | os.PathLike[str]]) -> list[Prediction]:
-        """Predictions for image files (photos, scans); raises ImageError for the first bad one."""
+    def predict_files(
+        self, paths: Iterable[str | os.PathLike[str]] | str | os.PathLike[str]
+    ) -> list[Prediction]:
+        """Predictions for image files (photos, scans), or for one file given alone; raises
+        ImageError for the first bad one."""
+        if isinstance(paths, (str, os.PathLike)):
+            paths = [paths]
         predictions = []
         for outcome in predict_files(self.model, paths):
             if isinstance(outcome, ImageError):
@@ -84,7 +94,7 @@ def train(
     train_fields = {f.name for f in dataclasses.fields(TrainConfig)}
     unknown = set(overrides) - model_fields - train_fields
     if unknown:
-        raise ConfigError(f"unknown setting(s): {', '.join(sorted(unknown))}")
+        raise ConfigError(unknown_settings_message(unknown, model_fields | train_fields))
     model_config = dataclasses.replace(
         recipe.model, **{k: v for k, v in overrides.items() if k in model_fields}
     )

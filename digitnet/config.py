@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import dataclasses
+import difflib
+import math
 from dataclasses import dataclass
+
+import numpy as np
 
 from digitnet.errors import ConfigError
 
@@ -11,6 +15,57 @@ ACTIVATIONS = ("sigmoid", "tanh", "relu", "leaky_relu")
 OUTPUTS = ("softmax", "sigmoid")
 OPTIMIZERS = ("sgd", "momentum", "nesterov", "adam", "adamw")
 AUGMENTATIONS = ("none", "shift", "affine", "elastic")
+ALIASES = {"lr": "learning_rate", "batch": "batch_size", "hidden_sizes": "hidden"}  # for hints
+
+
+def _is_int(value: object) -> bool:
+    return isinstance(value, (int, np.integer)) and not isinstance(value, bool)
+
+
+def _is_finite_number(value: object) -> bool:
+    return (
+        isinstance(value, (int, float, np.integer, np.floating))
+        and not isinstance(value, bool)
+        and math.isfinite(value)
+    )
+
+
+_KINDS = {  # a field's annotation -> (the test its value must pass, how to say it)
+    "int": (_is_int, "an integer"),
+    "float": (_is_finite_number, "a finite number"),
+    "str": (lambda value: isinstance(value, str), "a string"),
+    "bool": (lambda value: isinstance(value, (bool, np.bool_)), "True or False"),
+    "tuple[int, ...]": (
+        lambda value: isinstance(value, tuple) and all(map(_is_int, value)),
+        "a tuple of integers such as (256, 128)",
+    ),
+}
+
+
+def check_types(config: ModelConfig | TrainConfig) -> None:
+    """ConfigError naming the first field whose value has the wrong type (epochs="3",
+    hidden=256, learning_rate=inf); a list of sizes is taken as the tuple it means."""
+    for field in dataclasses.fields(config):
+        value = getattr(config, field.name)
+        kind = field.type.removesuffix(" | None")
+        if value is None and kind != field.type:
+            continue
+        if isinstance(value, list) and kind.startswith("tuple"):
+            value = tuple(value)
+            object.__setattr__(config, field.name, value)  # frozen: set once, while building
+        accepts, description = _KINDS[kind]
+        if not accepts(value):
+            raise ConfigError(f"{field.name} must be {description}, got {value!r}")
+
+
+def unknown_settings_message(unknown: set[str], known: set[str]) -> str:
+    """The message for settings that do not exist, with a guess for each: "unknown
+    setting(s): lr (did you mean learning_rate?)"."""
+    parts = []
+    for name in sorted(unknown):
+        guess = ALIASES.get(name) or next(iter(difflib.get_close_matches(name, known, 1)), None)
+        parts.append(f"{name} (did you mean {guess}?)" if guess in known else name)
+    return f"unknown setting(s): {', '.join(parts)}"
 
 
 @dataclass(frozen=True)
@@ -40,6 +95,7 @@ class ModelConfig:
     deskew: bool = False  # straighten slanted digits first (a Deskew layer at the input)
 
     def __post_init__(self) -> None:
+        check_types(self)
         if self.kind not in ("mlp", "cnn"):
             raise ConfigError(f"unknown model kind {self.kind!r}: expected 'mlp' or 'cnn'")
         if any(size < 1 for size in self.hidden):
@@ -86,6 +142,7 @@ class TrainConfig:
     augment: str = "none"  # "none", "affine" (shift, rotation, scale) or "elastic" (and more)
 
     def __post_init__(self) -> None:
+        check_types(self)
         if self.augment not in AUGMENTATIONS:
             raise ConfigError(
                 f"unknown augmentation {self.augment!r}: one of {', '.join(AUGMENTATIONS)}"
@@ -117,6 +174,19 @@ class TrainConfig:
                 self.patience is None or self.patience >= 1,
                 f"patience must be >= 1, got {self.patience}",
             ),
+            (
+                self.patience is None or self.validation > 0,
+                "patience (early stopping) needs a validation set: validation > 0",
+            ),
+            (self.seed >= 0, f"seed must be >= 0, got {self.seed}"),
+            (
+                self.train_limit is None or self.train_limit >= 1,
+                f"train limit must be >= 1, got {self.train_limit}",
+            ),
+            (
+                self.test_limit is None or self.test_limit >= 1,
+                f"test limit must be >= 1, got {self.test_limit}",
+            ),
             (self.log_every >= 1, f"log every must be >= 1, got {self.log_every}"),
         ]
         for ok, message in checks:
@@ -130,7 +200,7 @@ def replace(config: ModelConfig | TrainConfig, **changes: object) -> ModelConfig
     names = {f.name for f in dataclasses.fields(config)}
     unknown = set(given) - names
     if unknown:
-        raise ConfigError(f"unknown setting(s): {', '.join(sorted(unknown))}")
+        raise ConfigError(unknown_settings_message(unknown, names))
     return dataclasses.replace(config, **given)
 
 

@@ -112,6 +112,8 @@ def _read_arrays(path: Path) -> tuple[dict[str, np.ndarray], dict]:
         raise ModelFileError(f"{path}: is a folder, expected a .npz model file")
     try:
         with open(path, "rb") as handle:  # our handle: np.load leaks its own on a bad zip
+            _check_magic(handle.read(6), path)
+            handle.seek(0)
             loaded = np.load(handle, allow_pickle=False)
             if not isinstance(loaded, np.lib.npyio.NpzFile):
                 raise ModelFileError(f"{path}: a single .npy array, not a digitnet model (.npz)")
@@ -142,6 +144,17 @@ def _read_arrays(path: Path) -> tuple[dict[str, np.ndarray], dict]:
     if not isinstance(meta, dict):
         raise ModelFileError(f"{path}: the JSON header is not an object")
     return arrays, meta
+
+
+def _check_magic(head: bytes, path: Path) -> None:
+    """ModelFileError unless the file starts as a zip (.npz) or .npy does: np.load would take
+    anything else (a text, an image) for a pickle and call it one."""
+    if head.startswith((b"PK\x03\x04", b"PK\x05\x06", b"\x93NUMPY")):
+        return
+    if head[:1] == b"\x80":  # pickle protocol 2 and later
+        raise ModelFileError(f"{path}: a pickle, refused (loading it could run code)")
+    what = "an empty file" if not head else "not a .npz archive"
+    raise ModelFileError(f"{path}: not a digitnet model file ({what})")
 
 
 def _check_header(meta: dict, path: Path) -> None:

@@ -54,6 +54,30 @@ def load_default_model() -> ModelFile:
     return load_model(path)
 
 
+def unit_images(images: np.ndarray) -> np.ndarray:
+    """(n, 28, 28) float32 in [0, 1] from (n, 28, 28), (n, 784), (28, 28) or (784,) images:
+    integers 0-255 are divided by 255, floats must already lie in [0, 1]. ImageError for
+    another shape, a non-numeric type, NaN/infinity or values out of range (floats up to 255
+    would otherwise be read as ink hundreds of times too bright)."""
+    array = np.asarray(images)
+    if array.dtype.kind not in "uif" or array.size == 0 or array.size % 784:
+        raise ImageError(
+            f"expected 28x28 images as (n, 28, 28) or (n, 784) numbers, got shape "
+            f"{array.shape} of {array.dtype}"
+        )
+    if array.shape[-2:] != (28, 28) and array.shape[-1] != 784:
+        raise ImageError(f"expected (n, 28, 28) or (n, 784) images, got shape {array.shape}")
+    if array.dtype.kind in "ui":
+        scale, rule = 255.0, "integer images must lie in 0..255"
+    else:
+        if not np.isfinite(array).all():
+            raise ImageError("the images hold NaN or infinite values")
+        scale, rule = 1.0, "float images must lie in 0..1 (divide 0-255 pixels by 255)"
+    if array.min() < 0 or array.max() > scale:
+        raise ImageError(f"{rule}; got values from {array.min()} to {array.max()}")
+    return (array.astype(np.float32) / np.float32(scale)).reshape(-1, 28, 28)
+
+
 def _network_inputs(model: Sequential, images28: np.ndarray) -> np.ndarray:
     """(n, 28, 28) or (28, 28) float images -> the model's input layout."""
     images28 = np.asarray(images28, dtype=np.float32)

@@ -66,6 +66,53 @@ def test_save_and_load_round_trip(network, tmp_path, mnist):
     assert loaded.meta["results"] == network.meta["results"]
 
 
-def test_unknown_setting_is_refused():
-    with pytest.raises(ConfigError, match="unknown setting"):
+def test_unknown_setting_is_refused_with_a_guess():
+    with pytest.raises(ConfigError, match=r"unknown setting\(s\): hiden \(did you mean hidden\?\)"):
         digitnet.train("mlp", hiden=(3,))
+    with pytest.raises(ConfigError, match="lr \\(did you mean learning_rate"):
+        digitnet.train("mlp", lr=0.1)
+
+
+@pytest.mark.parametrize(
+    ("setting", "message"),
+    [
+        ({"epochs": "3"}, "epochs must be an integer"),
+        ({"hidden": 256}, "hidden must be a tuple of integers"),
+        ({"seed": -1}, "seed must be >= 0"),
+    ],
+)
+def test_settings_of_the_wrong_type_are_refused(setting, message):
+    with pytest.raises(ConfigError, match=message):
+        digitnet.train("mlp", **setting)
+
+
+def test_predict_takes_integer_or_unit_float_images_in_any_documented_shape(network, mnist):
+    images = mnist.test_images[:5]
+    expected = network.predict(images)
+    for same in (images.astype(np.int64), images / 255.0, images.reshape(5, 784)):
+        np.testing.assert_array_equal(network.predict(same), expected)
+    assert network.predict(images[0]).tolist() == [expected[0]]  # one (28, 28) image
+
+
+@pytest.mark.parametrize(
+    ("images", "message"),
+    [
+        (np.full((1, 28, 28), np.nan), "NaN or infinite"),
+        (np.full((1, 28, 28), 255.0), "float images must lie in 0..1"),
+        (np.full((1, 28, 28), 300), "integer images must lie in 0..255"),
+        (np.zeros((27, 27)), "shape \\(27, 27\\)"),
+        (np.zeros((2, 392)), "shape \\(2, 392\\)"),
+        (np.array(["a"] * 784), "got shape"),
+    ],
+)
+def test_predict_refuses_images_it_would_misread(network, images, message):
+    with pytest.raises(ImageError, match=message):
+        network.predict(images)
+
+
+def test_predict_files_takes_one_path_alone(network, tmp_path):
+    path = tmp_path / "one.png"
+    image = Image.new("L", (200, 200), 255)
+    ImageDraw.Draw(image).line([(100, 20), (95, 180)], fill=0, width=16)
+    image.save(path)
+    assert [p.digit for p in network.predict_files(str(path))] == [1]

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
+from pathlib import Path
 
-from conftest import assert_one_line_error, run_cli
+import pytest
+from conftest import REPO, assert_one_line_error, run_cli
 
 from digitnet import __version__
 
@@ -65,3 +69,18 @@ def test_contradictory_options(tmp_path):
 def test_unknown_option_is_a_usage_error():
     result = run_cli("data", "--frobnicate")
     assert result.returncode == 2 and "unrecognized arguments" in result.stderr
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full")
+def test_output_to_a_full_disk_is_one_line_not_a_traceback():
+    with open("/dev/full", "w") as full:
+        result = subprocess.run(
+            [sys.executable, "-m", "digitnet", "data", "--json"],
+            stdout=full,
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=60,
+            cwd=REPO,
+        )
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines() == ["digitnet: error: No space left on device"]

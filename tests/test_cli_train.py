@@ -8,6 +8,7 @@ import os
 import signal
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -93,7 +94,8 @@ def _train_process(tmp_path, *extra):
 
 
 @pytest.mark.slow
-def test_ctrl_c_saves_a_checkpoint_and_resume_finishes_bit_for_bit(tmp_path):
+@pytest.mark.parametrize("stop_signal", [signal.SIGINT, signal.SIGTERM])
+def test_a_stop_signal_saves_a_checkpoint_and_resume_finishes_bit_for_bit(tmp_path, stop_signal):
     reference = run_cli(
         "train",
         *RESUMABLE,
@@ -106,18 +108,19 @@ def test_ctrl_c_saves_a_checkpoint_and_resume_finishes_bit_for_bit(tmp_path):
     for line in process.stderr:  # wait until training is under way
         if line.startswith("step 40/"):
             break
-    process.send_signal(signal.SIGINT)
+    process.send_signal(stop_signal)
     _, stderr = process.communicate(timeout=60)
-    assert process.returncode == 130, stderr
+    assert process.returncode == 128 + stop_signal, stderr  # 130 for Ctrl-C, 143 for SIGTERM
     checkpoint = tmp_path / "run.ckpt.npz"
     assert checkpoint.exists()
-    assert "digitnet train --resume run.ckpt.npz --out run.npz" in stderr
+    assert "continue with: digitnet train --resume run.ckpt.npz\n" in stderr
     assert not (tmp_path / "run.npz").exists()
 
-    resumed = run_cli(
-        "train", "--resume", "run.ckpt.npz", "--out", "run.npz", "--no-plot", cwd=tmp_path
-    )
-    assert resumed.returncode == 0, resumed.stderr
+    changed = run_cli("train", "--resume", "run.ckpt.npz", "--epochs", "5", cwd=tmp_path)
+    assert_one_line_error(changed, "drop --epochs")
+
+    resumed = run_cli("train", "--resume", "run.ckpt.npz", "--no-plot", cwd=tmp_path)
+    assert resumed.returncode == 0, resumed.stderr  # written under the interrupted run's name
     with np.load(tmp_path / "ref.npz") as ref, np.load(tmp_path / "run.npz") as run:
         params = [k for k in ref.files if k.startswith("param/")]
         for key in params:
@@ -155,10 +158,24 @@ def test_diverging_training_stops_with_one_line_and_keeps_good_weights(tmp_path)
         (["--out", "/nonexistent/dir/m.npz"], "does not exist"),
         (["--loss", "mse", "--output", "softmax"], "--loss mse needs --output sigmoid"),
         (["--data-dir", "/nonexistent"], "no such folder"),
+        (["--seed", "-1"], "seed must be >= 0"),
+        (["--lr", "inf"], "learning_rate must be a finite number"),
+        (["--patience", "2", "--validation", "0"], "needs a validation set"),
+        (["--out", "."], "is a folder; give a file name"),
     ],
 )
 def test_bad_settings_give_one_line(args, message):
     assert_one_line_error(run_cli("train", *args), message)
+
+
+def test_an_unwritable_out_folder_is_refused_before_training(tmp_path):
+    locked = tmp_path / "locked"
+    locked.mkdir(mode=0o500)
+    if os.access(locked, os.W_OK):  # root writes anywhere but in /proc
+        locked = Path("/proc")
+    result = run_cli("train", "--out", str(locked / "m.npz"))
+    assert_one_line_error(result, f"--out {locked / 'm.npz'}: cannot write in {locked}")
+    assert "training" not in result.stderr
 
 
 def test_resume_from_a_finished_model_is_refused(tmp_path):
@@ -167,7 +184,11 @@ def test_resume_from_a_finished_model_is_refused(tmp_path):
     assert_one_line_error(run_cli("train", "--resume", str(out)), "not a checkpoint")
 
 
-@pytest.mark.parametrize("args", [["--preset", "nope"], ["--hidden", "12,x"], ["--epochs", "0"]])
+@pytest.mark.parametrize(
+    "args",
+    [["--preset", "nope"], ["--hidden", "12,x"], ["--hidden", ""], ["--hidden", "10,,10"],
+     ["--epochs", "0"]],
+)  # fmt: skip
 def test_usage_errors_exit_2(args):
     result = run_cli("train", *args)
     assert result.returncode == 2 and "usage:" in result.stderr

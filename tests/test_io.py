@@ -131,8 +131,20 @@ def test_npz_holding_a_pickle_is_refused_without_running_it(saved, tmp_path):
 def test_plain_pickle_file_is_refused(tmp_path):
     path = tmp_path / "model.npz"
     path.write_bytes(pickle.dumps({"W": [1, 2, 3]}))
-    with pytest.raises(ModelFileError):
+    with pytest.raises(ModelFileError, match="a pickle, refused"):
         load_model(path)
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [(b'{"epochs": []}', "not a .npz archive"), (b"\x89PNG\r\n", "not a .npz"), (b"", "empty")],
+)
+def test_other_files_are_not_called_pickles(tmp_path, content, message):
+    path = tmp_path / "model.history.json"
+    path.write_bytes(content)
+    with pytest.raises(ModelFileError, match=message) as caught:
+        load_model(path)
+    assert "pickle" not in str(caught.value)
 
 
 @pytest.mark.parametrize("keep", [0, 10, 100, 1000, -200])

@@ -1,12 +1,13 @@
 """Entry point: build the parser, run the chosen command, turn errors into one line and a status.
 
 Exit statuses: 0 success, 1 a runtime error (bad file, bad image, diverged training), 2 a usage
-error (argparse), 130 interrupted by Ctrl-C.
+error (argparse), 130 interrupted by Ctrl-C (143 by SIGTERM: `digitnet train` saves a checkpoint).
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 
@@ -69,9 +70,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:  # e.g. `digitnet data | head -1`
         sys.stderr.close()
         return 0
+    except OSError as err:  # e.g. printing to a full disk: `digitnet predict x.png > /dev/full`
+        _silence_stdout()
+        print(f"digitnet: error: {err.strerror or err}", file=sys.stderr)
+        return 1
     except MemoryError:
         print("digitnet: error: out of memory (try a smaller --batch-size)", file=sys.stderr)
         return 1
+
+
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null, so that Python's final flush of what could not be written
+    does not fail a second time with a traceback."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
 
 
 def run() -> None:

@@ -43,7 +43,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--save-input",
         metavar="DIR",
-        help="write the 28x28 image the network saw for each file into DIR",
+        help="write the 28x28 image the network saw for each file into DIR (created if "
+        "missing) as NAME.28x28.png",
     )
     parser.add_argument("--test-csv", metavar="FILE", help="predict every row of a Kaggle test.csv")
     parser.add_argument(
@@ -67,21 +68,19 @@ def run(args: argparse.Namespace) -> int:
         raise ConfigError("--submission needs --test-csv")
     if not inputs:
         raise ConfigError("no image files given (usage: digitnet predict [MODEL] IMAGE ...)")
-    save_dir = Path(args.save_input) if args.save_input else None
-    if save_dir is not None and not save_dir.is_dir():
-        raise OutputError(f"--save-input {save_dir}: no such folder")
+    save_dir = _save_folder(args.save_input) if args.save_input else None
     model = load_model_or_default(model_path)
     failures = 0
+    saved_names: set[str] = set()
     for outcome in predict_files(model, inputs):
         if isinstance(outcome, ImageError):
             failures += 1
             print(f"digitnet: error: {outcome}", file=sys.stderr)
             continue
         if save_dir is not None:
+            name = _unique_name(Path(outcome.source).stem, saved_names)
             try:
-                save_mnist_png(
-                    outcome.input28, save_dir / (Path(outcome.source).stem + ".28x28.png")
-                )
+                save_mnist_png(outcome.input28, save_dir / name)
             except ImageError as error:
                 raise OutputError(str(error)) from None
         if args.json:
@@ -92,6 +91,29 @@ def run(args: argparse.Namespace) -> int:
     if failures and len(inputs) > 1:
         print(f"digitnet: {failures} of {len(inputs)} images could not be read", file=sys.stderr)
     return 1 if failures else 0
+
+
+def _save_folder(text: str) -> Path:
+    """--save-input's folder, created if missing; OutputError if it cannot be."""
+    folder = Path(text)
+    if folder.exists() and not folder.is_dir():
+        raise OutputError(f"--save-input {folder}: is a file, not a folder")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise OutputError(f"--save-input {folder}: cannot create it ({error.strerror})") from None
+    return folder
+
+
+def _unique_name(stem: str, taken: set[str]) -> str:
+    """ "<stem>.28x28.png", or "<stem>-2.28x28.png", ... when an earlier image of this run
+    (same name, another folder or suffix) already took it; the name is added to `taken`."""
+    name, count = f"{stem}.28x28.png", 1
+    while name in taken:
+        count += 1
+        name = f"{stem}-{count}.28x28.png"
+    taken.add(name)
+    return name
 
 
 def _predict_csv(args: argparse.Namespace, model_path: str | None) -> int:

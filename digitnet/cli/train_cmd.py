@@ -7,6 +7,7 @@ import dataclasses
 import json
 import signal
 import sys
+import tempfile
 from pathlib import Path
 
 from digitnet.checkpoint import load_checkpoint, save_checkpoint
@@ -29,7 +30,6 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument(
         "--preset",
-        default=DEFAULT_PRESET,
         choices=list(PRESETS),
         metavar="NAME",
         help=f"starting recipe (default {DEFAULT_PRESET}): {', '.join(PRESETS)}",
@@ -101,9 +101,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     out = parser.add_argument_group("output")
     out.add_argument(
         "--out",
-        default="model.npz",
         metavar="FILE",
-        help="model file to write (default model.npz); history and plot go beside it",
+        help="model file to write (default model.npz, or the interrupted run's file with "
+        "--resume); history and plot go beside it",
     )
     out.add_argument("--resume", metavar="CHECKPOINT", help="continue an interrupted training")
     out.add_argument("--no-plot", action="store_true", help="do not draw the cost-curve PNG")
@@ -116,8 +116,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 def _sizes(text: str) -> tuple[int, ...]:
     try:
-        sizes = tuple(int(part) for part in text.split(",") if part.strip())
-    except ValueError:
+        sizes = tuple(int(part) for part in text.split(","))
+    except ValueError:  # also "" and "10,,10"
         raise argparse.ArgumentTypeError(f"expected sizes like 256,128, got {text!r}") from None
     if any(size < 1 for size in sizes):
         raise argparse.ArgumentTypeError(f"layer sizes must be >= 1, got {text!r}")
@@ -126,7 +126,7 @@ def _sizes(text: str) -> tuple[int, ...]:
 
 def configs_from_args(args: argparse.Namespace) -> tuple[str, ModelConfig, TrainConfig]:
     """The preset's settings with the command line's overrides applied."""
-    preset = get_preset(args.preset)
+    preset = get_preset(args.preset or DEFAULT_PRESET)
     if preset.model.kind != "cnn" and (args.conv or args.kernel_size):
         raise ConfigError("--conv and --kernel-size need a CNN preset (--preset cnn or cnn-best)")
     output = args.output
@@ -177,6 +177,7 @@ class StopFlag:
 
     def __init__(self) -> None:
         self.requested = False
+        self.signal = signal.SIGINT  # the one that asked: the exit status is 128 + its number
 
     def __call__(self) -> bool:
         return self.requested
@@ -186,6 +187,7 @@ class StopFlag:
             if self.requested:
                 raise KeyboardInterrupt
             self.requested = True
+            self.signal = signum
             print(
                 "\ndigitnet: stopping after this step (Ctrl-C again to abort)...", file=sys.stderr
             )
@@ -194,12 +196,24 @@ class StopFlag:
         signal.signal(signal.SIGTERM, handler)
 
 
+# Options that change what is trained: a resumed run keeps the checkpoint's settings.
+SETTING_OPTIONS = (
+    "preset", "hidden", "activation", "output", "loss", "init", "conv", "kernel_size",
+    "dropout", "label_smoothing", "deskew", "optimizer", "learning_rate", "momentum",
+    "weight_decay", "batch_size", "epochs", "iterations", "schedule", "warmup_steps", "augment",
+    "clip_norm", "validation", "patience", "seed", "train_limit", "test_limit", "log_every",
+)  # fmt: skip
+
+
 def run(args: argparse.Namespace) -> int:
-    out = Path(args.out)
-    if not out.parent.exists():
-        raise ConfigError(f"--out {out}: the folder {out.parent} does not exist")
     model = state = optimizer_state = rng_states = None
     if args.resume:
+        given = [name for name in SETTING_OPTIONS if getattr(args, name) is not None]
+        if given:
+            flags = ", ".join("--" + name.replace("_", "-") for name in given)
+            raise ConfigError(
+                f"--resume continues the saved run with its own settings; drop {flags}"
+            )
         checkpoint = load_checkpoint(args.resume)
         preset_name = checkpoint.meta.get("preset")
         model_config, train_config = checkpoint.model_config, checkpoint.train_config
@@ -208,9 +222,12 @@ def run(args: argparse.Namespace) -> int:
         data_options = checkpoint.meta.get("data_options", {})
         for key, value in data_options.items():
             setattr(args, key, value)
+        out = Path(args.out or checkpoint.meta.get("out", "model.npz"))
     else:
         preset_name, model_config, train_config = configs_from_args(args)
         data_options = {k: getattr(args, k) for k in ("data_dir", "train_csv", "test_csv")}
+        out = Path(args.out or "model.npz")
+    check_writable(out)
     dataset = dataset_from_args(args)
     data = prepare_data(
         dataset, model_config, train_config, random_streams(train_config.seed)["split"]
@@ -252,20 +269,33 @@ def run(args: argparse.Namespace) -> int:
     meta["data_options"] = data_options
     if result.stop_reason == "interrupted":
         checkpoint_path = out.with_name(out.stem + ".ckpt.npz")
-        save_checkpoint(checkpoint_path, fitted.trainer, result.state, meta)
+        save_checkpoint(checkpoint_path, fitted.trainer, result.state, {**meta, "out": str(out)})
         print(
             f"digitnet: interrupted at step {result.state.step}; checkpoint saved to "
-            f"{checkpoint_path}\ncontinue with: digitnet train --resume {checkpoint_path}"
-            + (f" --out {out}" if str(out) != "model.npz" else ""),
+            f"{checkpoint_path}\ncontinue with: digitnet train --resume {checkpoint_path}",
             file=sys.stderr,
         )
-        return 130
+        return 128 + stop.signal
     save_model(out, fitted.model, meta)
     written = [out, *write_training_artifacts(out, result.history, plot=not args.no_plot)]
     if result.stop_reason == "diverged":
         raise TrainingDiverged(f"{result.message}; saved them to {out}")
     _print_results(fitted.results, written, result.stop_reason, args.json)
     return 0
+
+
+def check_writable(out: Path) -> None:
+    """ConfigError now, before training, if the model file could not be written at the end:
+    a missing folder, a folder given as the file, or a folder we may not write in."""
+    if out.is_dir():
+        raise ConfigError(f"--out {out} is a folder; give a file name such as {out / 'model.npz'}")
+    if not out.parent.is_dir():
+        raise ConfigError(f"--out {out}: the folder {out.parent} does not exist")
+    try:
+        with tempfile.TemporaryFile(dir=out.parent):
+            pass
+    except OSError as error:
+        raise ConfigError(f"--out {out}: cannot write in {out.parent} ({error.strerror})") from None
 
 
 def _print_results(results: dict, written: list[Path], stop_reason: str, as_json: bool) -> None:

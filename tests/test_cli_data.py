@@ -44,8 +44,11 @@ def test_data_json():
     assert sum(summary["splits"]["test"]["counts"]) == 10000
 
 
-def test_data_dir_that_does_not_exist(tmp_path):
+def test_data_dir_that_does_not_exist_or_is_a_file(tmp_path):
     assert_one_line_error(run_cli("data", "--data-dir", str(tmp_path / "nope")), "no such folder")
+    a_file = tmp_path / "photo.jpg"
+    a_file.write_bytes(b"not a folder")
+    assert_one_line_error(run_cli("data", "--data-dir", str(a_file)), "a file, expected a folder")
 
 
 def test_data_dir_with_a_corrupted_file(tmp_path):

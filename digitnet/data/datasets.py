@@ -111,7 +111,8 @@ def load_idx_dir(folder: str | os.PathLike[str]) -> Dataset:
     """Any folder holding the four standard IDX files, each raw or gzipped (.gz)."""
     folder = Path(folder)
     if not folder.is_dir():
-        raise DataError(f"{folder}: no such folder")
+        what = "a file, expected a folder" if folder.exists() else "no such folder"
+        raise DataError(f"{folder}: {what} (of the four MNIST IDX files)")
     arrays: dict[str, np.ndarray] = {}
     checks: list[str] = []
     for stems in SPLIT_STEMS.values():

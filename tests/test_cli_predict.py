@@ -61,14 +61,36 @@ def test_predicts_drawn_digits_in_various_formats(model, tmp_path):
 
 def test_save_input_writes_what_the_network_saw(model, tmp_path):
     image = _draw(tmp_path / "one.png", 1)
-    seen = tmp_path / "seen"
-    seen.mkdir()
+    seen = tmp_path / "seen" / "new"  # created as needed
     result = run_cli("predict", str(model), str(image), "--save-input", str(seen))
     assert result.returncode == 0, result.stderr
     assert "one.png: 1" in result.stdout
     with Image.open(seen / "one.28x28.png") as image:
         saved = np.asarray(image)
     assert saved.shape == (28, 28) and saved[0].max() < 30 and saved.max() > 200
+
+
+def test_save_input_keeps_every_image_when_names_repeat(model, tmp_path):
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    files = [
+        _draw(tmp_path / "a" / "x.png", 1),
+        _draw(tmp_path / "b" / "x.png", 0),
+        _draw(tmp_path / "a" / "x.jpg", 7),
+    ]
+    seen = tmp_path / "seen"
+    result = run_cli("predict", str(model), *map(str, files), "--save-input", str(seen))
+    assert result.returncode == 0, result.stderr
+    names = ["x.28x28.png", "x-2.28x28.png", "x-3.28x28.png"]
+    assert sorted(p.name for p in seen.iterdir()) == sorted(names)
+    pictures = [np.asarray(Image.open(seen / name)) for name in names]
+    assert not np.array_equal(pictures[0], pictures[1])  # a 1 and a 0, neither overwritten
+
+
+def test_save_input_naming_a_file_is_refused(model, tmp_path):
+    image = _draw(tmp_path / "one.png", 1)
+    result = run_cli("predict", str(model), str(image), "--save-input", str(image))
+    assert_one_line_error(result, "is a file, not a folder")
 
 
 def test_bad_files_are_reported_and_the_others_still_predicted(model, tmp_path):

@@ -13,6 +13,7 @@ from PIL import Image
 
 from digitnet import plots
 from digitnet.errors import OutputError
+from digitnet.plots.formats import percent
 
 MNIST = Path(__file__).resolve().parents[1] / "digitnet/datasets/mnist"
 
@@ -263,6 +264,29 @@ def test_wrong_shapes_are_programmer_errors(tmp_path, monkeypatch, call):
     assert list(tmp_path.iterdir()) == []
 
 
+@pytest.mark.parametrize(
+    ("suffix", "magic"),
+    [(".png", b"\x89PNG"), (".JPG", b"\xff\xd8\xff"), (".pdf", b"%PDF"), (".svg", b"<?xml")],
+)
+def test_figures_are_written_in_the_format_the_suffix_names(tmp_path, suffix, magic):
+    path = plots.plot_confusion(np.eye(10, dtype=int), tmp_path / f"confusion{suffix}")
+    assert path.read_bytes().startswith(magic)
+
+
+def test_a_suffix_of_no_supported_format_is_an_output_error_and_leaves_nothing(tmp_path):
+    with pytest.raises(OutputError, match=r"c\.bmp: cannot write a \.bmp figure; name a \.png"):
+        plots.plot_confusion(np.eye(10, dtype=int), tmp_path / "c.bmp")
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    ("p", "decimals", "text"),
+    [(0.99992, 1, "99.9%"), (1.0, 1, "100.0%"), (0.0004, 1, "0.0%"), (0.995, 0, "99%")],
+)
+def test_percent_rounds_down_so_nothing_short_of_certain_reads_100(p, decimals, text):
+    assert percent(p, decimals) == text
+
+
 def test_importing_and_plotting_never_loads_pyplot(tmp_path):
     """pyplot holds global figure state; the library must stay headless and thread-safe."""
     code = (
@@ -270,4 +294,9 @@ def test_importing_and_plotting_never_loads_pyplot(tmp_path):
         f"p.plot_first_layer(np.ones((784, 2)), {str(tmp_path / 'w.png')!r});"
         "assert 'matplotlib.pyplot' not in sys.modules"
     )
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
+
+
+def test_the_text_formats_shared_with_the_cli_load_without_matplotlib():
+    code = "import sys, digitnet.plots.formats; assert 'matplotlib' not in sys.modules"
     subprocess.run([sys.executable, "-c", code], check=True, timeout=60)

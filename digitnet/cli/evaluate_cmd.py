@@ -12,6 +12,7 @@ from digitnet.cli.options import add_data_options, dataset_from_args, positive_i
 from digitnet.data.preprocess import take_first, to_inputs
 from digitnet.io import load_model
 from digitnet.pipeline import evaluate
+from digitnet.plots.formats import figure_format
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -27,12 +28,16 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--limit", type=positive_int, help="evaluate on the first N images only")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.add_argument(
-        "--plot", metavar="PNG", help="also draw the confusion matrix as a heat map"
+        "--plot",
+        metavar="FILE",
+        help="also draw the confusion matrix as a heat map (.png, .jpg, .pdf or .svg)",
     )
     parser.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.plot:
+        figure_format(args.plot)  # refuse a .bmp before evaluating
     model = load_model(args.model).model
     images, labels = dataset_from_args(args).split(args.split)
     images, labels = take_first(images, labels, args.limit)
@@ -59,15 +64,19 @@ def format_report(report: dict, heading: str) -> str:
         heading,
         f"accuracy {100 * report['accuracy']:.2f}%  mean cost {report['loss']:.4f}",
         "",
-        "digit  precision  recall     f1  support",
+        f"{'digit':>5}  {'precision':>9}  {'recall':>7}  {'f1':>7}  {'support':>7}",
     ]
     for row in report["per_class"]:
         lines.append(
-            f"{row['digit']:>5}  {100 * row['precision']:8.2f}%  {100 * row['recall']:6.2f}%"
-            f"  {100 * row['f1']:5.2f}  {row['support']:>7}"
+            f"{row['digit']:>5}  {_percent(row['precision']):>9}  {_percent(row['recall']):>7}"
+            f"  {_percent(row['f1']):>7}  {row['support']:>7}"
         )
     lines += ["", "confusion matrix (rows: true digit, columns: predicted)"]
     lines.append("      " + "".join(f"{d:>6}" for d in range(10)))
     for digit, row in enumerate(report["confusion"]):
         lines.append(f"{digit:>6}" + "".join(f"{count:>6}" for count in row))
     return "\n".join(lines)
+
+
+def _percent(fraction: float) -> str:
+    return f"{100 * fraction:.2f}%"

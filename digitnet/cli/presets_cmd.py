@@ -46,16 +46,27 @@ def run(args: argparse.Namespace) -> int:
             for name, p in PRESETS.items()
         }
         print(json.dumps(listing))
-        return 0
+    else:
+        _print_table()
+    return 0
+
+
+def _print_table() -> None:
+    """One block per preset: name, origin and architecture, then its budget and target indented
+    under the architecture; columns as wide as their longest entry."""
+    origins = {
+        name: f"seed {preset.seed}" if preset.seed else "modern" for name, preset in PRESETS.items()
+    }
+    name_width = max(len(name) for name in PRESETS)
+    origin_width = max(len(origin) for origin in origins.values())
+    indent = " " * (name_width + 1 + origin_width + 1)  # under the architecture column
     for name, preset in PRESETS.items():
-        origin = f"seed {preset.seed}" if preset.seed else "modern"
-        print(f"{name:10s} {origin:9s} {preset.architecture}")
-        print(f"{'':20s} {_budget(preset)}")
+        print(f"{name:{name_width}} {origins[name]:{origin_width}} {preset.architecture}")
+        print(f"{indent}{_budget(preset)}")
         if preset.reported:
-            print(f"{'':20s} seed reports: {preset.reported}")
+            print(f"{indent}seed reports: {preset.reported}")
         elif preset.targets:
             target = ", ".join(
                 f"{k.replace('_', ' ')} >= {100 * v:.1f}%" for k, v in preset.targets.items()
             )
-            print(f"{'':20s} target: {target}")
-    return 0
+            print(f"{indent}target: {target}")

@@ -11,6 +11,7 @@ from digitnet.cli.models import load_model_or_default
 from digitnet.cli.options import add_data_options, dataset_from_args
 from digitnet.errors import DataError
 from digitnet.images import ascii_art
+from digitnet.plots.formats import figure_format, percent
 from digitnet.predict import probabilities_for
 
 
@@ -20,22 +21,29 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         help="show one image, what the model predicts and the truth",
         description="Seed 001's test_prediction: print the predicted and the true label and "
         "the ten probabilities for one image of the dataset, draw the digit in the terminal, "
-        "and write a PNG of it beside a bar chart of the probabilities.",
+        "and write a picture of it beside a bar chart of the probabilities.",
     )
     parser.add_argument("model", nargs="?", metavar="MODEL", help="model file (default: bundled)")
     parser.add_argument("--index", type=int, required=True, help="which image (0-based)")
     parser.add_argument("--split", choices=["test", "train"], default="test")
-    parser.add_argument("--out", metavar="PNG", help="PNG to write (default show-<split>-<N>.png)")
-    parser.add_argument("--no-plot", action="store_true", help="do not write the PNG")
+    parser.add_argument(
+        "--out",
+        metavar="FILE",
+        help="picture to write, .png, .jpg, .pdf or .svg (default show-<split>-<N>.png)",
+    )
+    parser.add_argument("--no-plot", action="store_true", help="do not write the picture")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     add_data_options(parser)
     parser.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    out = None if args.no_plot else args.out or f"show-{args.split}-{args.index}.png"
+    if out:
+        figure_format(out)  # refuse a .bmp before loading anything
     model = load_model_or_default(args.model)
     images, labels = dataset_from_args(args).split(args.split)
-    if not -len(images) <= args.index < len(images):
+    if not 0 <= args.index < len(images):
         raise DataError(
             f"--index {args.index} is out of range: the {args.split} split has "
             f"{len(images)} images (0 to {len(images) - 1})"
@@ -44,11 +52,9 @@ def run(args: argparse.Namespace) -> int:
     label = int(labels[args.index])
     probabilities = probabilities_for(model, image)[0]
     predicted = int(probabilities.argmax())
-    out = None
-    if not args.no_plot:
+    if out:
         from digitnet.plots import plot_digit
 
-        out = args.out or f"show-{args.split}-{args.index}.png"
         plot_digit(
             image,
             probabilities,
@@ -74,7 +80,8 @@ def run(args: argparse.Namespace) -> int:
     verdict = "right" if predicted == label else "WRONG"
     print(ascii_art(image))
     print(f"{args.split} image {args.index}: predicted {predicted}, true {label} ({verdict})")
-    print("probabilities: " + "  ".join(f"{d}:{100 * p:.1f}%" for d, p in enumerate(probabilities)))
+    shares = (f"{digit}:{percent(p, 1)}" for digit, p in enumerate(probabilities))
+    print("probabilities: " + "  ".join(shares))
     if out:
         print(f"wrote {out}")
     return 0

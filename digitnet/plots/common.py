@@ -1,4 +1,4 @@
-"""Shared pieces of the figures: input checks, grids of digits, notes, number formats, saving."""
+"""Shared pieces of the figures: input checks, grids of digits, notes, tick labels, saving."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from matplotlib.figure import Figure
 
 from digitnet.atomic import write_bytes_atomically
 from digitnet.errors import OutputError
+from digitnet.plots.formats import figure_format
 
 DPI = 100
 MAX_POINTS = 2000  # more points than pixels only slows drawing down
@@ -107,12 +108,6 @@ def nothing(_value: float, _position: int) -> str:
     return ""
 
 
-def percent(p: float, decimals: int) -> str:
-    """p as a percentage rounded down, so 0.9996 reads 99.9% rather than a false 100.0%."""
-    scale = 10**decimals
-    return f"{math.floor(float(p) * 100 * scale + 1e-6) / scale:.{decimals}f}%"
-
-
 def as_digits(images: np.ndarray) -> np.ndarray:
     """(n, 28, 28) float images from (n, 28, 28), (n, 784) or (n, 1, 28, 28)."""
     images = np.asarray(images, dtype=np.float64)
@@ -146,10 +141,12 @@ def as_filters(weights: np.ndarray) -> np.ndarray:
 
 
 def save(figure: Figure, path: PathLike) -> Path:
-    """Render `figure` to PNG in memory, then replace `path` atomically."""
+    """Render `figure` in memory in the format `path`'s suffix names (PNG, JPEG, PDF, SVG),
+    then replace `path` atomically. OutputError for another suffix or a failed write."""
+    file_format = figure_format(path)
     FigureCanvasAgg(figure)
     buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", dpi=DPI)
+    figure.savefig(buffer, format=file_format, dpi=DPI)
     try:
         return write_bytes_atomically(path, buffer.getvalue())
     except OSError as error:

@@ -19,9 +19,9 @@ from digitnet.plots.common import (
     as_probabilities,
     digit_grid,
     note_figure,
-    percent,
     save,
 )
+from digitnet.plots.formats import percent
 
 
 def plot_predictions(

@@ -106,9 +106,9 @@ def speed_markdown(report: dict) -> str:
             for n, row in matmul["sizes"].items()
         )
         + f"; the limit is {matmul['limit_gflops']:.1f} GFLOP/s. An MLP's % of the limit is "
-        "its GFLOP/s (forward and backward products) over the best of six 1024x1024 products "
-        "timed just before and after each repeat, median (best) over the repeats: the "
-        "machine's speed drifts within a run.",
+        "its GFLOP/s (forward and backward products) over the best of the 1024x1024 and "
+        "2048x2048 products timed just before and after each repeat, median (best) over the "
+        "repeats: the machine's speed drifts within a run.",
         "",
         f"Training, minibatch {report['batch']}, SGD with momentum 0.9, softmax cross-entropy; "
         f"MLPs timed over {report['training'][0]['images_timed']:,} images per repeat, the CNN "

@@ -72,40 +72,47 @@ def blas_threads() -> int | None:
     return max(counts) if counts else None
 
 
-def product_gflops(n: int, repeats: int) -> list[float]:
-    """GFLOP/s of `repeats` float32 n x n matrix products with NumPy (after one warm-up)."""
-    rng = np.random.default_rng(0)
-    a, b = (rng.standard_normal((n, n), dtype=np.float32) for _ in range(2))
+def square_pair(n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Two random float32 n x n matrices."""
+    rng = np.random.default_rng(n)
+    return tuple(rng.standard_normal((n, n), dtype=np.float32) for _ in range(2))
+
+
+def product_gflops(pair: tuple[np.ndarray, np.ndarray], repeats: int) -> list[float]:
+    """GFLOP/s of `repeats` products of the pair with NumPy (after one warm-up)."""
+    a, b = pair
     a @ b  # warm up the threads
-    return [2 * n**3 / 1e9 / s for s in timings(lambda: a @ b, repeats)]
+    return [2 * len(a) ** 3 / 1e9 / s for s in timings(lambda: a @ b, repeats)]
 
 
-def matmul_limit(repeats: int) -> dict:
+def matmul_limit(squares: dict[int, tuple], repeats: int) -> dict:
     """float32 GFLOP/s of NumPy's matrix product for square sizes; the limit is the best."""
     rows = {}
-    for n in (1024, 2048):
-        rates = product_gflops(n, repeats)
+    for n, pair in squares.items():
+        rates = product_gflops(pair, repeats)
         rows[n] = {"best_gflops": max(rates), "median_gflops": statistics.median(rates)}
         print(f"matmul {n}: {max(rates):.1f} GFLOP/s best", file=sys.stderr)
     limit = max(row["best_gflops"] for row in rows.values())
     return {"sizes": rows, "limit_gflops": limit}
 
 
-def limit_beside(run) -> tuple[float, float]:
+def limit_beside(run, squares: dict[int, tuple]) -> tuple[float, float]:
     """(seconds of run(), the matmul limit measured just before and just after it: the best
-    of two 1024x1024 and two 2048x2048 products on each side). The machine's speed drifts
-    over seconds; an MLP's share of the limit is its rate over the limit beside it, not over
-    one measured minutes apart."""
+    of two products of each square size on each side). The machine's speed drifts over
+    seconds; an MLP's share of the limit is its rate over the limit beside it, not over one
+    measured minutes apart."""
 
     def limit_now() -> float:
-        return max(max(product_gflops(n, 2)) for n in (1024, 2048))
+        return max(max(product_gflops(pair, 2)) for pair in squares.values())
 
     before = limit_now()
     (seconds,) = timings(run, 1)
     return seconds, max(before, limit_now())
 
 
-def training(x, x_images, labels, repeats: int, images: int, cnn_images: int) -> list[dict]:
+def training(
+    x, x_images, labels, repeats: int, images: int, cnn_images: int, squares
+) -> list[dict]:
     """Each workload's images/s per framework, with the same sample orders for all."""
     workloads = [("MLP " + "-".join(map(str, s)), s) for s in MLPS] + [("CNN (cnn preset)", None)]
     rows = []
@@ -125,7 +132,7 @@ def training(x, x_images, labels, repeats: int, images: int, cnn_images: int) ->
             for runner in turn:  # who goes first rotates from repeat to repeat
                 run = partial(runner.train, order)
                 if sizes:
-                    taken, limit = limit_beside(run)
+                    taken, limit = limit_beside(run, squares)
                     limits[runner.framework].append(limit)
                 else:
                     (taken,) = timings(run, 1)
@@ -202,9 +209,12 @@ def main() -> None:
         "command": "python benchmarks/speed.py" + (" --quick" if args.quick else ""),
         "batch": BATCH,
     }
-    report["matmul"] = matmul_limit(repeats=3 if args.quick else 5)
+    squares = {n: square_pair(n) for n in (1024, 2048)}  # the same matrices all run long
+    report["matmul"] = matmul_limit(squares, repeats=3 if args.quick else 5)
     images, cnn_images = (2_560, 1_280) if args.quick else (EPOCH, 128 * BATCH)
-    report["training"] = training(x, x_images, mnist.train_labels, repeats, images, cnn_images)
+    report["training"] = training(
+        x, x_images, mnist.train_labels, repeats, images, cnn_images, squares
+    )
     if "race" not in args.skip:
         report["race"] = race_to_accuracy(mnist, target=0.98, max_epochs=1 if args.quick else 10)
         models = report["race"].pop("predictors")

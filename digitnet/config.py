@@ -19,22 +19,33 @@ ALIASES = {"lr": "learning_rate", "batch": "batch_size", "hidden_sizes": "hidden
 
 
 def _is_int(value: object) -> bool:
-    return isinstance(value, (int, np.integer)) and not isinstance(value, bool)
+    return isinstance(value, int) and not isinstance(value, bool)
 
 
 def _is_finite_number(value: object) -> bool:
-    return (
-        isinstance(value, (int, float, np.integer, np.floating))
-        and not isinstance(value, bool)
-        and math.isfinite(value)
-    )
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return False
+    try:
+        return math.isfinite(value)
+    except OverflowError:  # an int too large for a float: 10**400
+        return False
+
+
+def _plain(value: object) -> object:
+    """NumPy scalars as the Python numbers they hold, NumPy arrays and lists as tuples of
+    those: what the settings (and the JSON they are saved as) hold."""
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, (list, np.ndarray)):
+        return tuple(_plain(item) for item in value)
+    return value
 
 
 _KINDS = {  # a field's annotation -> (the test its value must pass, how to say it)
     "int": (_is_int, "an integer"),
     "float": (_is_finite_number, "a finite number"),
     "str": (lambda value: isinstance(value, str), "a string"),
-    "bool": (lambda value: isinstance(value, (bool, np.bool_)), "True or False"),
+    "bool": (lambda value: isinstance(value, bool), "True or False"),
     "tuple[int, ...]": (
         lambda value: isinstance(value, tuple) and all(map(_is_int, value)),
         "a tuple of integers such as (256, 128)",
@@ -44,18 +55,18 @@ _KINDS = {  # a field's annotation -> (the test its value must pass, how to say 
 
 def check_types(config: ModelConfig | TrainConfig) -> None:
     """ConfigError naming the first field whose value has the wrong type (epochs="3",
-    hidden=256, learning_rate=inf); a list of sizes is taken as the tuple it means."""
+    hidden=256, learning_rate=inf). NumPy numbers count as the Python numbers they hold, and
+    a list or array of sizes as the tuple it means; the config keeps those plain values."""
     for field in dataclasses.fields(config):
-        value = getattr(config, field.name)
+        value = _plain(getattr(config, field.name))
+        object.__setattr__(config, field.name, value)  # frozen: set once, while building
         kind = field.type.removesuffix(" | None")
         if value is None and kind != field.type:
             continue
-        if isinstance(value, list) and kind.startswith("tuple"):
-            value = tuple(value)
-            object.__setattr__(config, field.name, value)  # frozen: set once, while building
         accepts, description = _KINDS[kind]
         if not accepts(value):
-            raise ConfigError(f"{field.name} must be {description}, got {value!r}")
+            shown = repr(value) if len(repr(value)) <= 40 else repr(value)[:37] + "..."
+            raise ConfigError(f"{field.name} must be {description}, got {shown}")
 
 
 def unknown_settings_message(unknown: set[str], known: set[str]) -> str:

@@ -55,27 +55,40 @@ def load_default_model() -> ModelFile:
 
 
 def unit_images(images: np.ndarray) -> np.ndarray:
-    """(n, 28, 28) float32 in [0, 1] from (n, 28, 28), (n, 784), (28, 28) or (784,) images:
-    integers 0-255 are divided by 255, floats must already lie in [0, 1]. ImageError for
-    another shape, a non-numeric type, NaN/infinity or values out of range (floats up to 255
-    would otherwise be read as ink hundreds of times too bright)."""
+    """(n, 28, 28) float32 in [0, 1] from (n, 28, 28), (n, 784), (n, 28, 28, 1), (28, 28) or
+    (784,) images, n >= 0: integers are 0-255 pixels (divided by 255), floats and booleans
+    already lie in [0, 1] (a rounding error of 0.001 is clipped). ImageError for another
+    shape or type, NaN/infinity, values out of range, or integer images that only reach 1
+    (0/1 images, which as 0-255 pixels would be read as nearly blank)."""
     array = np.asarray(images)
-    if array.dtype.kind not in "uif" or array.size == 0 or array.size % 784:
+    if array.shape[-3:] == (28, 28, 1):
+        array = array[..., 0]
+    shaped = array.shape[-2:] == (28, 28) or array.shape[-1:] == (784,)
+    if array.dtype.kind not in "buif" or not shaped:
         raise ImageError(
             f"expected 28x28 images as (n, 28, 28) or (n, 784) numbers, got shape "
             f"{array.shape} of {array.dtype}"
         )
-    if array.shape[-2:] != (28, 28) and array.shape[-1] != 784:
-        raise ImageError(f"expected (n, 28, 28) or (n, 784) images, got shape {array.shape}")
+    if array.size == 0:
+        return np.zeros((0, 28, 28), np.float32)
+    low, high = array.min(), array.max()
     if array.dtype.kind in "ui":
-        scale, rule = 255.0, "integer images must lie in 0..255"
-    else:
-        if not np.isfinite(array).all():
-            raise ImageError("the images hold NaN or infinite values")
-        scale, rule = 1.0, "float images must lie in 0..1 (divide 0-255 pixels by 255)"
-    if array.min() < 0 or array.max() > scale:
-        raise ImageError(f"{rule}; got values from {array.min()} to {array.max()}")
-    return (array.astype(np.float32) / np.float32(scale)).reshape(-1, 28, 28)
+        if low < 0 or high > 255:
+            raise ImageError(f"integer images must lie in 0..255; got values from {low} to {high}")
+        if high <= 1 and high > 0:
+            raise ImageError(
+                "integer images are read as 0-255 pixels, but these only reach 1: pass 0/1 "
+                "images as floats or booleans"
+            )
+        return (array.astype(np.float32) / np.float32(255)).reshape(-1, 28, 28)
+    if not np.isfinite(low) or not np.isfinite(high):
+        raise ImageError("the images hold NaN or infinite values")
+    if low < -1e-3 or high > 1 + 1e-3:
+        raise ImageError(
+            f"float images must lie in 0..1 (divide 0-255 pixels by 255); got values from "
+            f"{low} to {high}"
+        )
+    return np.clip(array.astype(np.float32), 0, 1).reshape(-1, 28, 28)
 
 
 def _network_inputs(model: Sequential, images28: np.ndarray) -> np.ndarray:

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
 import digitnet
+from digitnet.config import ModelConfig, TrainConfig, to_dict
 from digitnet.errors import ConfigError, ImageError
 
 
@@ -86,12 +89,31 @@ def test_settings_of_the_wrong_type_are_refused(setting, message):
         digitnet.train("mlp", **setting)
 
 
+def test_numpy_numbers_and_arrays_are_settings_like_python_ones():
+    config = ModelConfig(hidden=np.array([64, 32]), dropout=np.float32(0.5), deskew=np.bool_(True))
+    assert config.hidden == (64, 32) and type(config.hidden[0]) is int
+    assert type(config.dropout) is float and config.deskew is True
+    train = TrainConfig(epochs=np.int64(2), learning_rate=np.float32(0.01))
+    assert type(train.epochs) is int and type(train.learning_rate) is float
+    json.dumps(to_dict(config) | to_dict(train))  # what a model file's header stores
+    with pytest.raises(ConfigError, match="learning_rate must be a finite number"):
+        TrainConfig(learning_rate=10**400)
+
+
 def test_predict_takes_integer_or_unit_float_images_in_any_documented_shape(network, mnist):
     images = mnist.test_images[:5]
     expected = network.predict(images)
-    for same in (images.astype(np.int64), images / 255.0, images.reshape(5, 784)):
+    for same in (
+        images.astype(np.int64),
+        images / 255.0,
+        images.reshape(5, 784),
+        images[..., None],
+    ):
         np.testing.assert_array_equal(network.predict(same), expected)
     assert network.predict(images[0]).tolist() == [expected[0]]  # one (28, 28) image
+    binary = images > 127  # booleans are 0/1 pixels, like floats
+    np.testing.assert_array_equal(network.predict(binary), network.predict(binary.astype(float)))
+    assert network.predict_proba(images[:0]).shape == (0, 10)
 
 
 @pytest.mark.parametrize(
@@ -103,6 +125,7 @@ def test_predict_takes_integer_or_unit_float_images_in_any_documented_shape(netw
         (np.zeros((27, 27)), "shape \\(27, 27\\)"),
         (np.zeros((2, 392)), "shape \\(2, 392\\)"),
         (np.array(["a"] * 784), "got shape"),
+        ((np.arange(784) % 2).reshape(1, 28, 28), "only reach 1"),  # 0/1 integers
     ],
 )
 def test_predict_refuses_images_it_would_misread(network, images, message):

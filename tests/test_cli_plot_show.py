@@ -148,6 +148,9 @@ def test_show_refuses_a_picture_format_it_cannot_write(tmp_path):
     result = run_cli("show", "--index", "4", "--out", str(tmp_path / "four.bmp"))
     assert_one_line_error(result, "four.bmp", "cannot write a .bmp figure", ".png, .jpg")
     assert list(tmp_path.iterdir()) == []
+    # before any work: the format is the error even where the data would have failed later
+    late = run_cli("show", "--index", "4", "--out", "x.bmp", "--data-dir", str(tmp_path / "no"))
+    assert_one_line_error(late, "cannot write a .bmp figure")
 
 
 def test_show_terminal_and_picture_give_the_same_percentage(tmp_path):
@@ -166,6 +169,8 @@ def test_show_terminal_and_picture_give_the_same_percentage(tmp_path):
 def test_evaluate_refuses_a_plot_format_before_evaluating(tmp_path):
     result = run_cli("evaluate", DEFAULT_MODEL, "--plot", str(tmp_path / "c.gif"))
     assert_one_line_error(result, "c.gif", "cannot write a .gif figure")
+    missing = str(tmp_path / "missing.npz")  # checked first: no model is even loaded
+    assert_one_line_error(run_cli("evaluate", missing, "--plot", "c.gif"), "cannot write a .gif")
 
 
 def test_evaluate_prints_every_score_as_a_percentage_in_aligned_columns():

@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 from conftest import REPO, assert_one_line_error, run_cli
 
+from digitnet.cli.run_control import checkpoint_path_of, model_path_of
 from digitnet.io import load_model
 
 SMALL = [
@@ -116,11 +117,16 @@ def test_a_stop_signal_saves_a_checkpoint_and_resume_finishes_bit_for_bit(tmp_pa
     assert "continue with: digitnet train --resume run.ckpt.npz\n" in stderr
     assert not (tmp_path / "run.npz").exists()
 
-    changed = run_cli("train", "--resume", "run.ckpt.npz", "--epochs", "5", cwd=tmp_path)
-    assert_one_line_error(changed, "drop --epochs")
+    changed = run_cli(
+        "train", "--resume", "run.ckpt.npz", "--epochs", "5", "--lr", "0.1", cwd=tmp_path
+    )
+    assert_one_line_error(changed, "drop --lr, --epochs")  # the flags as the user types them
 
-    resumed = run_cli("train", "--resume", "run.ckpt.npz", "--no-plot", cwd=tmp_path)
-    assert resumed.returncode == 0, resumed.stderr  # written under the interrupted run's name
+    # from another folder: the model is written beside the checkpoint, under the run's name
+    resumed = run_cli(
+        "train", "--resume", f"{tmp_path.name}/run.ckpt.npz", "--no-plot", cwd=tmp_path.parent
+    )
+    assert resumed.returncode == 0, resumed.stderr
     with np.load(tmp_path / "ref.npz") as ref, np.load(tmp_path / "run.npz") as run:
         params = [k for k in ref.files if k.startswith("param/")]
         for key in params:
@@ -206,3 +212,9 @@ def test_deskew_flag_decides_the_first_layer(tmp_path, flag, first_layer):
     loaded = load_model(out)
     assert loaded.model.spec()["layers"][0]["type"] == first_layer
     assert loaded.meta["model_config"]["deskew"] is (flag == "--deskew")
+
+
+def test_a_resumed_run_writes_beside_its_checkpoint_under_the_runs_name():
+    assert model_path_of(Path("runs/a.ckpt.npz")) == Path("runs/a.npz")
+    assert model_path_of(Path("runs/renamed.npz")) == Path("runs/model.npz")
+    assert checkpoint_path_of(Path("runs/a.npz")) == Path("runs/a.ckpt.npz")

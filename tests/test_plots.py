@@ -300,3 +300,12 @@ def test_importing_and_plotting_never_loads_pyplot(tmp_path):
 def test_the_text_formats_shared_with_the_cli_load_without_matplotlib():
     code = "import sys, digitnet.plots.formats; assert 'matplotlib' not in sys.modules"
     subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
+
+
+def test_log_tick_labels_survive_any_value_matplotlib_asks_about():
+    from digitnet.plots.common import plain_number
+
+    assert plain_number(2.0, 0) == "2" and plain_number(0.3, 0) == "0.3"
+    assert plain_number(0.7, 0) == ""
+    for edge in (0.0, -1.0, 1e-320, float("inf"), float("nan")):
+        assert plain_number(edge, 0) == ""

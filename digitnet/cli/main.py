@@ -71,22 +71,31 @@ def main(argv: Sequence[str] | None = None) -> int:
         sys.stderr.close()
         return 0
     except OSError as err:  # e.g. printing to a full disk: `digitnet predict x.png > /dev/full`
-        _silence_stdout()
-        print(f"digitnet: error: {err.strerror or err}", file=sys.stderr)
+        print(f"digitnet: error: {_describe(err)}", file=sys.stderr)
         return 1
     except MemoryError:
         print("digitnet: error: out of memory (try a smaller --batch-size)", file=sys.stderr)
         return 1
 
 
-def _silence_stdout() -> None:
-    """Point stdout at /dev/null, so that Python's final flush of what could not be written
-    does not fail a second time with a traceback."""
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    os.dup2(devnull, sys.stdout.fileno())
-    os.close(devnull)
+def _describe(err: OSError) -> str:
+    """ "<file>: <reason>" when the error names a file, else the reason alone."""
+    reason = err.strerror or str(err)
+    return f"{err.filename}: {reason}" if err.filename else reason
 
 
 def run() -> None:
-    """The console script: exit with main()'s status."""
-    sys.exit(main())
+    """The console script: exit with main()'s status. Output still buffered is flushed here, so
+    that a full disk or closed pipe is one line (or nothing, after an error already printed)
+    rather than a traceback when Python flushes at exit."""
+    status = main()
+    try:
+        sys.stdout.flush()
+    except OSError as err:
+        if status == 0 and not isinstance(err, BrokenPipeError):  # `| head -1` is no error
+            print(f"digitnet: error: cannot write the output: {_describe(err)}", file=sys.stderr)
+            status = 1
+        devnull = os.open(os.devnull, os.O_WRONLY)  # Python's own flush at exit must not fail
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    sys.exit(status)

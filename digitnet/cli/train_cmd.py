@@ -5,14 +5,18 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
-import signal
 import sys
-import tempfile
 from pathlib import Path
 
 from digitnet.checkpoint import load_checkpoint, save_checkpoint
 from digitnet.cli.options import add_data_options, dataset_from_args, positive_int
 from digitnet.cli.progress import ProgressPrinter
+from digitnet.cli.run_control import (
+    StopFlag,
+    check_writable,
+    checkpoint_path_of,
+    model_path_of,
+)
 from digitnet.config import ModelConfig, TrainConfig, replace
 from digitnet.errors import ConfigError, TrainingDiverged
 from digitnet.io import save_model
@@ -111,7 +115,13 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "--json", action="store_true", help="print the final results as one JSON object"
     )
     out.add_argument("--quiet", action="store_true", help="no progress output")
-    parser.set_defaults(run=run)
+    # what --resume refuses: every option that would change the run, by its flag
+    setting_flags = {"preset": "--preset"} | {
+        action.dest: action.option_strings[0]
+        for group in (net, opt)
+        for action in group._group_actions
+    }
+    parser.set_defaults(run=run, setting_flags=setting_flags)
 
 
 def _sizes(text: str) -> tuple[int, ...]:
@@ -172,61 +182,29 @@ def configs_from_args(args: argparse.Namespace) -> tuple[str, ModelConfig, Train
     return preset.name, model, train
 
 
-class StopFlag:
-    """Ctrl-C (SIGINT) or SIGTERM asks training to stop at the next step; a second one aborts."""
-
-    def __init__(self) -> None:
-        self.requested = False
-        self.signal = signal.SIGINT  # the one that asked: the exit status is 128 + its number
-
-    def __call__(self) -> bool:
-        return self.requested
-
-    def install(self) -> None:
-        def handler(signum: int, frame: object) -> None:
-            if self.requested:
-                raise KeyboardInterrupt
-            self.requested = True
-            self.signal = signum
-            print(
-                "\ndigitnet: stopping after this step (Ctrl-C again to abort)...", file=sys.stderr
-            )
-
-        signal.signal(signal.SIGINT, handler)
-        signal.signal(signal.SIGTERM, handler)
-
-
-# Options that change what is trained: a resumed run keeps the checkpoint's settings.
-SETTING_OPTIONS = (
-    "preset", "hidden", "activation", "output", "loss", "init", "conv", "kernel_size",
-    "dropout", "label_smoothing", "deskew", "optimizer", "learning_rate", "momentum",
-    "weight_decay", "batch_size", "epochs", "iterations", "schedule", "warmup_steps", "augment",
-    "clip_norm", "validation", "patience", "seed", "train_limit", "test_limit", "log_every",
-)  # fmt: skip
-
-
 def run(args: argparse.Namespace) -> int:
     model = state = optimizer_state = rng_states = None
     if args.resume:
-        given = [name for name in SETTING_OPTIONS if getattr(args, name) is not None]
+        given = [
+            flag for dest, flag in args.setting_flags.items() if getattr(args, dest) is not None
+        ]
         if given:
-            flags = ", ".join("--" + name.replace("_", "-") for name in given)
             raise ConfigError(
-                f"--resume continues the saved run with its own settings; drop {flags}"
+                f"--resume continues the saved run with its own settings; drop {', '.join(given)}"
             )
         checkpoint = load_checkpoint(args.resume)
         preset_name = checkpoint.meta.get("preset")
         model_config, train_config = checkpoint.model_config, checkpoint.train_config
         model, state = checkpoint.model, checkpoint.state
         optimizer_state, rng_states = checkpoint.optimizer_state, checkpoint.rng_states
-        data_options = checkpoint.meta.get("data_options", {})
-        for key, value in data_options.items():
-            setattr(args, key, value)
-        out = Path(args.out or checkpoint.meta.get("out", "model.npz"))
+        for key, value in checkpoint.meta.get("data_options", {}).items():
+            if getattr(args, key, None) is None:  # data given now (moved, say) replaces it
+                setattr(args, key, value)
+        out = Path(args.out) if args.out else model_path_of(Path(args.resume))
     else:
         preset_name, model_config, train_config = configs_from_args(args)
-        data_options = {k: getattr(args, k) for k in ("data_dir", "train_csv", "test_csv")}
         out = Path(args.out or "model.npz")
+    data_options = {k: getattr(args, k) for k in ("data_dir", "train_csv", "test_csv")}
     check_writable(out)
     dataset = dataset_from_args(args)
     data = prepare_data(
@@ -268,8 +246,8 @@ def run(args: argparse.Namespace) -> int:
     )
     meta["data_options"] = data_options
     if result.stop_reason == "interrupted":
-        checkpoint_path = out.with_name(out.stem + ".ckpt.npz")
-        save_checkpoint(checkpoint_path, fitted.trainer, result.state, {**meta, "out": str(out)})
+        checkpoint_path = checkpoint_path_of(out)
+        save_checkpoint(checkpoint_path, fitted.trainer, result.state, meta)
         print(
             f"digitnet: interrupted at step {result.state.step}; checkpoint saved to "
             f"{checkpoint_path}\ncontinue with: digitnet train --resume {checkpoint_path}",
@@ -282,20 +260,6 @@ def run(args: argparse.Namespace) -> int:
         raise TrainingDiverged(f"{result.message}; saved them to {out}")
     _print_results(fitted.results, written, result.stop_reason, args.json)
     return 0
-
-
-def check_writable(out: Path) -> None:
-    """ConfigError now, before training, if the model file could not be written at the end:
-    a missing folder, a folder given as the file, or a folder we may not write in."""
-    if out.is_dir():
-        raise ConfigError(f"--out {out} is a folder; give a file name such as {out / 'model.npz'}")
-    if not out.parent.is_dir():
-        raise ConfigError(f"--out {out}: the folder {out.parent} does not exist")
-    try:
-        with tempfile.TemporaryFile(dir=out.parent):
-            pass
-    except OSError as error:
-        raise ConfigError(f"--out {out}: cannot write in {out.parent} ({error.strerror})") from None
 
 
 def _print_results(results: dict, written: list[Path], stop_reason: str, as_json: bool) -> None:

@@ -100,7 +100,12 @@ def note(ax: Axes, text: str) -> None:
 
 def plain_number(value: float, _position: int) -> str:
     """A log-axis tick label as a plain number, only at 1, 2, 3 and 5 times a power of 10."""
-    mantissa = value / 10 ** math.floor(math.log10(value) + 1e-9)
+    if not value > 0 or not math.isfinite(value):  # matplotlib may ask about 0 or beyond
+        return ""
+    scale = 10 ** math.floor(math.log10(value) + 1e-9)
+    if scale == 0:  # below the smallest float
+        return ""
+    mantissa = value / scale
     return f"{value:g}" if round(mantissa, 6) in (1, 2, 3, 5) else ""
 
 

@@ -1,0 +1,65 @@
+"""What a long training run needs around it: stop signals that let it save a checkpoint, and
+checks of where it will write, made before the work rather than after it."""
+
+from __future__ import annotations
+
+import signal
+import sys
+import tempfile
+from pathlib import Path
+
+from digitnet.errors import ConfigError
+
+CHECKPOINT_SUFFIX = ".ckpt.npz"
+
+
+class StopFlag:
+    """Ctrl-C (SIGINT) or SIGTERM asks training to stop at the next step; a second one aborts."""
+
+    def __init__(self) -> None:
+        self.requested = False
+        self.signal = signal.SIGINT  # the one that asked: the exit status is 128 + its number
+
+    def __call__(self) -> bool:
+        return self.requested
+
+    def install(self) -> None:
+        def handler(signum: int, frame: object) -> None:
+            if self.requested:
+                raise KeyboardInterrupt
+            self.requested = True
+            self.signal = signum
+            print(
+                "\ndigitnet: stopping after this step (Ctrl-C again to abort)...", file=sys.stderr
+            )
+
+        signal.signal(signal.SIGINT, handler)
+        signal.signal(signal.SIGTERM, handler)
+
+
+def check_writable(out: Path) -> None:
+    """ConfigError now, before training, if the model file could not be written at the end:
+    a missing folder, a folder given as the file, or a folder we may not write in."""
+    if out.is_dir():
+        raise ConfigError(f"--out {out} is a folder; give a file name such as {out / 'model.npz'}")
+    if not out.parent.is_dir():
+        raise ConfigError(f"--out {out}: the folder {out.parent} does not exist")
+    try:
+        with tempfile.TemporaryFile(dir=out.parent):
+            pass
+    except OSError as error:
+        raise ConfigError(f"--out {out}: cannot write in {out.parent} ({error.strerror})") from None
+
+
+def checkpoint_path_of(out: Path) -> Path:
+    """Where an interrupted run writing `out` saves its checkpoint: model.npz -> model.ckpt.npz."""
+    return out.with_name(out.stem + CHECKPOINT_SUFFIX)
+
+
+def model_path_of(checkpoint: Path) -> Path:
+    """The model file a resumed run writes by default, beside its checkpoint: the name the
+    interrupted run had (model.ckpt.npz -> model.npz), or model.npz for another name."""
+    name = checkpoint.name
+    if name.endswith(CHECKPOINT_SUFFIX) and len(name) > len(CHECKPOINT_SUFFIX):
+        return checkpoint.with_name(name.removesuffix(CHECKPOINT_SUFFIX) + ".npz")
+    return checkpoint.with_name("model.npz")

@@ -224,11 +224,8 @@ def to_dict(config: ModelConfig | TrainConfig) -> dict:
 
 def from_dict(cls: type, values: dict) -> ModelConfig | TrainConfig:
     """Rebuild a config from to_dict's output, ignoring unknown keys from newer versions."""
-    names = {f.name: f for f in dataclasses.fields(cls)}
-    kwargs = {}
-    for key, value in values.items():
-        if key in names:
-            kwargs[key] = tuple(value) if isinstance(value, list) else value
+    names = {f.name for f in dataclasses.fields(cls)}
+    kwargs = {key: value for key, value in values.items() if key in names}  # lists: tuples
     try:
         return cls(**kwargs)
     except TypeError as err:

@@ -10,9 +10,9 @@ import numpy as np
 from digitnet.build import layout_of
 from digitnet.cli.options import add_data_options, dataset_from_args, positive_int
 from digitnet.data.preprocess import take_first, to_inputs
+from digitnet.formats import figure_format
 from digitnet.io import load_model
 from digitnet.pipeline import evaluate
-from digitnet.plots.formats import figure_format
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:

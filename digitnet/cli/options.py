@@ -41,12 +41,17 @@ def dataset_from_args(args: argparse.Namespace) -> Dataset:
     return load_mnist()
 
 
-def positive_int(text: str) -> int:
-    """argparse type: an integer >= 1."""
+def whole_number(text: str) -> int:
+    """text as an int, for argparse types; ArgumentTypeError otherwise."""
     try:
-        value = int(text)
+        return int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+
+
+def positive_int(text: str) -> int:
+    """argparse type: an integer >= 1."""
+    value = whole_number(text)
     if value < 1:
         raise argparse.ArgumentTypeError(f"expected a number >= 1, got {value}")
     return value

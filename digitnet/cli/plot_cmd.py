@@ -10,7 +10,7 @@ import numpy as np
 
 from digitnet.build import layout_of
 from digitnet.cli.models import load_model_or_default
-from digitnet.cli.options import add_data_options, dataset_from_args
+from digitnet.cli.options import add_data_options, dataset_from_args, whole_number
 from digitnet.data.preprocess import to_inputs
 from digitnet.errors import DataError, OutputError
 from digitnet.history_file import read_history
@@ -116,10 +116,7 @@ def run(args: argparse.Namespace) -> int:
 
 def prediction_count(text: str) -> int:
     """argparse type for --count: a whole number from 1 to MAX_COUNT."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    value = whole_number(text)
     if not 1 <= value <= MAX_COUNT:
         raise argparse.ArgumentTypeError(f"expected a number from 1 to {MAX_COUNT}, got {value}")
     return value

@@ -10,8 +10,8 @@ import numpy as np
 from digitnet.cli.models import load_model_or_default
 from digitnet.cli.options import add_data_options, dataset_from_args
 from digitnet.errors import DataError
+from digitnet.formats import figure_format, percent
 from digitnet.images import ascii_art
-from digitnet.plots.formats import figure_format, percent
 from digitnet.predict import probabilities_for
 
 

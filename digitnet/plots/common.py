@@ -14,7 +14,7 @@ from matplotlib.figure import Figure
 
 from digitnet.atomic import write_bytes_atomically
 from digitnet.errors import OutputError
-from digitnet.plots.formats import figure_format
+from digitnet.formats import figure_format
 
 DPI = 100
 MAX_POINTS = 2000  # more points than pixels only slows drawing down

@@ -10,6 +10,7 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 from matplotlib.ticker import PercentFormatter
 
+from digitnet.formats import percent
 from digitnet.plots.common import (
     RIGHT,
     WRONG,
@@ -21,7 +22,6 @@ from digitnet.plots.common import (
     note_figure,
     save,
 )
-from digitnet.plots.formats import percent
 
 
 def plot_predictions(

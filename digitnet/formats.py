@@ -1,7 +1,6 @@
-"""Formats that need no matplotlib: probabilities as text, and the file types figures are saved as.
-
-The CLI prints with these too, so a terminal and a figure say the same thing about one number.
-"""
+"""Formats shared by the figures and the CLI, without matplotlib: probabilities as text (so a
+terminal and a figure say the same thing about one number), and the file types figures are
+saved as (so a command can refuse a bad name before any work)."""
 
 from __future__ import annotations
 

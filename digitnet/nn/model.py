@@ -9,9 +9,10 @@ from collections.abc import Sequence
 import numpy as np
 
 from digitnet.errors import ConfigError, ModelFileError
+from digitnet.nn.blas import GradientProduct
 from digitnet.nn.conv import Conv2D
 from digitnet.nn.conv_batchnorm import ConvBatchNorm, fusable
-from digitnet.nn.layers import Layer, layer_from_spec
+from digitnet.nn.layers import Dense, Layer, layer_from_spec
 from digitnet.nn.losses import Loss, loss_from_name
 from digitnet.nn.optim import Optimizer, Slot, clip_grad_norm
 
@@ -176,10 +177,14 @@ class Sequential:
         stages = self.training_stages(start)
         output = self._forward_through(stages, x, training=True)
         value, grad_out = self.loss.value_and_gradient(output, y_onehot)
-        _backward_to_first_learned(stages, grad_out)
-        if clip_norm is not None:
+        products: list[GradientProduct] = []  # Dense weight gradients, left to the optimizer
+        _backward_to_first_learned(stages, grad_out, products)
+        if clip_norm is not None:  # clipping needs every gradient formed
+            for product in products:
+                product.compute()
+            products = []
             clip_grad_norm(self.named_params(), clip_norm)
-        optimizer.step()
+        optimizer.step(products)
         return value
 
     def spec(self) -> dict:
@@ -248,15 +253,22 @@ def _first_learned(stages: Sequence[Layer | ConvBatchNorm]) -> int | None:
     return next((i for i, stage in enumerate(stages) if stage.params), None)
 
 
-def _backward_to_first_learned(stages: Sequence[Layer | ConvBatchNorm], grad_out) -> None:
+def _backward_to_first_learned(
+    stages: Sequence[Layer | ConvBatchNorm],
+    grad_out: np.ndarray,
+    products: list[GradientProduct] | None = None,
+) -> None:
     """Back-propagate through stages down to the first with parameters, filling grads; that
-    one is asked not to compute its input gradient (nothing below it reads one)."""
+    one is asked not to compute its input gradient (nothing below it reads one). Given a
+    `products` list, Dense layers append their weight gradients there instead of forming them."""
     first = _first_learned(stages)
     if first is None:
         return
-    for stage in reversed(stages[first + 1 :]):
-        grad_out = stage.backward(grad_out)
-    stages[first].backward(grad_out, need_input_grad=False)
+    for i in range(len(stages) - 1, first - 1, -1):
+        options = {"products": products} if isinstance(stages[i], Dense) else {}
+        if i == first:
+            options["need_input_grad"] = False
+        grad_out = stages[i].backward(grad_out, **options)
 
 
 def _copy_into(kind: str, targets: dict[str, np.ndarray], given: dict[str, np.ndarray]) -> None:

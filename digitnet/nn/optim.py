@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from digitnet.errors import ConfigError, ModelFileError
+from digitnet.nn.blas import GradientProduct, axpy
 
 
 @dataclass
@@ -50,14 +51,31 @@ class Optimizer:
             key: [np.zeros_like(slot.param) for slot in self.slots] for key in self.state_names
         }
 
-    def step(self) -> None:
-        """Update every slot.param in place from slot.grad; t counts the steps taken."""
+    def step(self, products: Sequence[GradientProduct] = ()) -> None:
+        """Update every slot.param in place from slot.grad; t counts the steps taken.
+
+        products: weight gradients a layer left as products (blas.GradientProduct), each
+        naming its slot by the slot's grad array. An optimizer that can folds them into its
+        update; otherwise they are computed into grad first. ValueError if one names no slot.
+        """
         self.t += 1
+        pending = {id(product.grad): product for product in products}
         for i, slot in enumerate(self.slots):
-            self._update(i, slot)
+            product = pending.pop(id(slot.grad), None)
+            if product is None:
+                self._update(i, slot)
+            elif not self._update_from_product(i, slot, product):
+                product.compute()
+                self._update(i, slot)
+        if pending:
+            raise ValueError(f"{len(pending)} gradient product(s) for arrays no slot holds")
 
     def _update(self, i: int, slot: Slot) -> None:
         raise NotImplementedError
+
+    def _update_from_product(self, i: int, slot: Slot, product: GradientProduct) -> bool:
+        """The update with grad given as a product, without forming grad; False: not done."""
+        return False
 
     def _coupled_grad(self, slot: Slot) -> np.ndarray:
         """L2 penalty folded into the gradient: grad + weight_decay · param for decay slots."""
@@ -120,7 +138,7 @@ class SGD(Optimizer):
     def _update(self, i: int, slot: Slot) -> None:
         grad = self._coupled_grad(slot)
         if not self.momentum:
-            slot.param -= self.learning_rate * grad
+            axpy(-self.learning_rate, grad, slot.param)
             return
         velocity = self.state["velocity"][i]
         velocity *= self.momentum
@@ -128,7 +146,23 @@ class SGD(Optimizer):
         if self.nesterov:
             slot.param -= self.learning_rate * (grad + self.momentum * velocity)
         else:
-            slot.param -= self.learning_rate * velocity
+            axpy(-self.learning_rate, velocity, slot.param)
+
+    def _update_from_product(self, i: int, slot: Slot, product: GradientProduct) -> bool:
+        """The same update with grad = product, one BLAS pass over the weights for it: GEMM's
+        C = α·AᵀB + β·C takes momentum as β. Nesterov reads grad twice, so it is not fused."""
+        if self.nesterov:
+            return False
+        decay = self.weight_decay if slot.decay else 0.0
+        if not self.momentum:  # param = (1 − lr·decay)·param − lr·grad
+            product.into(slot.param, -self.learning_rate, 1.0 - self.learning_rate * decay)
+            return True
+        velocity = self.state["velocity"][i]
+        product.into(velocity, 1.0, self.momentum)  # velocity = momentum·velocity + grad
+        if decay:
+            axpy(decay, slot.param, velocity)
+        axpy(-self.learning_rate, velocity, slot.param)
+        return True
 
 
 class Adam(Optimizer):

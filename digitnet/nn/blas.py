@@ -1,0 +1,166 @@
+"""The two BLAS calls NumPy does not expose, for fusing an optimizer's update into a product.
+
+A weight gradient is a product, grad_W = xᵀ·grad_z, and SGD's next use of it is linear:
+velocity = momentum·velocity + grad_W. BLAS's GEMM computes C = α·AᵀB + β·C in one pass over
+C, so the velocity can take the product directly, with no gradient array written and read
+again; AXPY (y += α·x) then moves the weights in one more pass. NumPy has neither α nor β, so
+these functions call the BLAS NumPy itself loaded (its bundled OpenBLAS: one library, one
+thread pool) through ctypes. Where that library is not found (a NumPy built against another
+BLAS, another platform), or for arrays it does not cover, the same results come from NumPy.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import functools
+import glob
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+ROW_MAJOR, NO_TRANS, TRANS = 101, 111, 112  # CBLAS enum values
+ILP64_PREFIXES = ("scipy_cblas_", "cblas_")  # NumPy's wheels: scipy_cblas_sgemm64_ and the like
+
+
+@dataclass(frozen=True)
+class Routines:
+    """ctypes functions of one ILP64 CBLAS library, by dtype: {float32: sgemm, float64: dgemm}."""
+
+    gemm: dict[type, Callable]
+    axpy: dict[type, Callable]
+
+
+def _library_paths() -> list[str]:
+    """OpenBLAS libraries this process has mapped (Linux), else those shipped inside NumPy."""
+    paths: list[str] = []
+    try:
+        with open("/proc/self/maps") as maps:
+            paths = [line.split()[-1] for line in maps if "openblas" in line.lower()]
+    except OSError:
+        pass
+    numpy_dir = os.path.dirname(np.__file__)
+    for folder in (numpy_dir + ".libs", os.path.join(numpy_dir, ".dylibs")):
+        paths += sorted(glob.glob(os.path.join(folder, "*openblas*")))
+    return list(dict.fromkeys(path for path in paths if os.path.isfile(path)))
+
+
+def _bind(library: ctypes.CDLL, prefix: str) -> Routines | None:
+    """The library's sgemm/dgemm/saxpy/daxpy with 64-bit integers, or None if it lacks one."""
+    i64, enum, pointer = ctypes.c_int64, ctypes.c_int, ctypes.c_void_p
+    gemm, axpy = {}, {}
+    kinds = ((np.float32, "s", ctypes.c_float), (np.float64, "d", ctypes.c_double))
+    for dtype, letter, real in kinds:
+        try:
+            gemm_fn = getattr(library, f"{prefix}{letter}gemm64_")
+            axpy_fn = getattr(library, f"{prefix}{letter}axpy64_")
+        except AttributeError:
+            return None
+        gemm_fn.restype = axpy_fn.restype = None
+        gemm_fn.argtypes = [enum, enum, enum, i64, i64, i64, real, pointer, i64, pointer, i64,
+                            real, pointer, i64]  # fmt: skip
+        axpy_fn.argtypes = [i64, real, pointer, i64, pointer, i64]
+        gemm[dtype], axpy[dtype] = gemm_fn, axpy_fn
+    return Routines(gemm, axpy)
+
+
+@functools.cache
+def routines() -> Routines | None:
+    """The BLAS routines to call, found once per process; None means NumPy does the work.
+
+    A candidate must reproduce NumPy's results on a small product before it is used, so a
+    library with another integer width or calling convention is never trusted."""
+    for path in _library_paths():
+        try:
+            library = ctypes.CDLL(path)
+        except OSError:
+            continue
+        for prefix in ILP64_PREFIXES:
+            found = _bind(library, prefix)
+            if found is not None and _agrees_with_numpy(found):
+                return found
+    return None
+
+
+def _agrees_with_numpy(found: Routines) -> bool:
+    rng = np.random.default_rng(0)
+    for dtype in (np.float32, np.float64):
+        a, b = rng.random((5, 3), dtype), rng.random((5, 4), dtype)
+        out = rng.random((3, 4), dtype)
+        expected = 0.5 * a.T @ b + 2.0 * out
+        _call_gemm(found, a, b, out, 0.5, 2.0)
+        y, x = rng.random(7, dtype), rng.random(7, dtype)
+        expected_y = y + 3.0 * x
+        _call_axpy(found, 3.0, x, y)
+        if not (np.allclose(out, expected, rtol=1e-5) and np.allclose(y, expected_y, rtol=1e-5)):
+            return False
+    return True
+
+
+def _call_gemm(found: Routines, a: np.ndarray, b: np.ndarray, out: np.ndarray, alpha, beta):
+    k, m = a.shape
+    n = b.shape[1]
+    found.gemm[a.dtype.type](ROW_MAJOR, TRANS, NO_TRANS, m, n, k, alpha, a.ctypes.data, m,
+                             b.ctypes.data, n, beta, out.ctypes.data, n)  # fmt: skip
+
+
+def _call_axpy(found: Routines, alpha: float, x: np.ndarray, y: np.ndarray) -> None:
+    found.axpy[x.dtype.type](x.size, alpha, x.ctypes.data, 1, y.ctypes.data, 1)
+
+
+def _blas_ready(*arrays: np.ndarray) -> bool:
+    """All C-contiguous, of one float dtype BLAS covers, and not empty."""
+    dtype = arrays[0].dtype
+    return all(
+        a.dtype == dtype and a.flags.c_contiguous and a.size for a in arrays
+    ) and dtype.type in (np.float32, np.float64)
+
+
+def gemm_tn(a: np.ndarray, b: np.ndarray, out: np.ndarray, alpha: float, beta: float) -> None:
+    """out = alpha·aᵀ·b + beta·out, in place.  a: (k, m), b: (k, n), out: (m, n); out must not
+    overlap a or b. beta = 0 ignores out's old values (NaN included), as BLAS does."""
+    if a.ndim != 2 or b.ndim != 2 or out.shape != (a.shape[1], b.shape[1]) or len(a) != len(b):
+        raise ValueError(f"gemm_tn shapes {a.shape}ᵀ·{b.shape} -> {out.shape} do not match")
+    found = routines()
+    if found is not None and _blas_ready(a, b, out) and out.flags.writeable:
+        _call_gemm(found, a, b, out, alpha, beta)
+        return
+    product = np.matmul(a.T, b)
+    if beta == 0.0:
+        np.multiply(product, alpha, out=out)
+    else:
+        out *= beta
+        product *= alpha
+        out += product
+
+
+def axpy(alpha: float, x: np.ndarray, y: np.ndarray) -> None:
+    """y += alpha·x, in place, in one pass (NumPy needs a temporary array for alpha·x)."""
+    if x.shape != y.shape:
+        raise ValueError(f"axpy shapes {x.shape} and {y.shape} differ")
+    found = routines()
+    if found is not None and _blas_ready(x, y) and y.flags.writeable:
+        _call_axpy(found, alpha, x, y)
+    else:
+        y += alpha * x
+
+
+@dataclass(frozen=True)
+class GradientProduct:
+    """A weight gradient not yet computed: grad = leftᵀ·right (Dense: xᵀ·grad_z).
+
+    A layer hands it to the optimizer instead of filling `grad`, so that the optimizer can
+    fold it into its update with `into`; `compute` fills `grad` for optimizers that need it."""
+
+    grad: np.ndarray
+    left: np.ndarray
+    right: np.ndarray
+
+    def into(self, out: np.ndarray, alpha: float = 1.0, beta: float = 0.0) -> None:
+        """out = alpha·grad + beta·out, without forming grad."""
+        gemm_tn(self.left, self.right, out, alpha, beta)
+
+    def compute(self) -> None:
+        """Fill grad itself (what the layer's backward would have written)."""
+        self.into(self.grad)

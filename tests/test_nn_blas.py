@@ -1,0 +1,190 @@
+"""The BLAS calls behind fused updates (nn/blas.py) and the training steps that use them:
+the same numbers as NumPy and as PyTorch, by BLAS and by the NumPy fallback."""
+
+from __future__ import annotations
+
+import glob
+import os
+
+import numpy as np
+import pytest
+from nn_helpers import one_hot
+
+from digitnet.nn import blas
+from digitnet.nn.layers import Dense
+from digitnet.nn.mlp import build_mlp
+from digitnet.nn.optim import SGD, Adam
+
+DTYPES = [np.float32, np.float64]
+
+
+@pytest.fixture(params=["blas", "numpy"])
+def backend(request, monkeypatch):
+    """Run a test once through the BLAS library and once through the NumPy fallback."""
+    if request.param == "numpy":
+        monkeypatch.setattr(blas, "routines", lambda: None)
+    elif blas.routines() is None:
+        pytest.skip("NumPy's BLAS library was not found: only the NumPy fallback runs here")
+    return request.param
+
+
+def test_numpys_bundled_openblas_is_found_when_numpy_ships_one():
+    numpy_dir = os.path.dirname(np.__file__)
+    shipped = glob.glob(numpy_dir + ".libs/*openblas*") + glob.glob(f"{numpy_dir}/.dylibs/*")
+    if not shipped:
+        pytest.skip("this NumPy does not ship OpenBLAS")
+    assert blas.routines() is not None
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("alpha, beta", [(1.0, 0.0), (1.0, 0.9), (-0.01, 1.0), (2.5, -0.5)])
+def test_gemm_tn_is_alpha_a_transposed_b_plus_beta_out(backend, dtype, alpha, beta):
+    rng = np.random.default_rng(0)
+    a, b = rng.standard_normal((37, 19)).astype(dtype), rng.standard_normal((37, 23)).astype(dtype)
+    out = rng.standard_normal((19, 23)).astype(dtype)
+    expected = alpha * (a.astype(np.float64).T @ b) + beta * out
+    blas.gemm_tn(a, b, out, alpha, beta)
+    assert out.dtype == dtype
+    np.testing.assert_allclose(out, expected, rtol=1e-5 if dtype == np.float32 else 1e-12,
+                               atol=1e-5 if dtype == np.float32 else 1e-12)  # fmt: skip
+
+
+def test_gemm_tn_with_beta_zero_ignores_what_out_held(backend):
+    a, b = np.ones((3, 2), np.float32), np.ones((3, 4), np.float32)
+    out = np.full((2, 4), np.nan, np.float32)
+    blas.gemm_tn(a, b, out, 1.0, 0.0)
+    np.testing.assert_array_equal(out, np.full((2, 4), 3.0))
+
+
+def test_gemm_tn_takes_strided_and_mixed_arrays_through_numpy():
+    rng = np.random.default_rng(1)
+    a = rng.standard_normal((10, 12))[:, ::2]  # not contiguous
+    b = rng.standard_normal((10, 4)).astype(np.float32)  # another dtype
+    out = np.zeros((6, 4))
+    blas.gemm_tn(a, b, out, 1.0, 0.0)
+    np.testing.assert_allclose(out, a.T @ b, rtol=1e-6)
+    with pytest.raises(ValueError, match="do not match"):
+        blas.gemm_tn(a, b, np.zeros((4, 6)), 1.0, 0.0)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_axpy_adds_alpha_x_in_place(backend, dtype):
+    rng = np.random.default_rng(2)
+    x, y = rng.standard_normal((30, 7)).astype(dtype), rng.standard_normal((30, 7)).astype(dtype)
+    expected = y.astype(np.float64) - 0.3 * x
+    target = y
+    blas.axpy(-0.3, x, y)
+    assert y is target and y.dtype == dtype
+    np.testing.assert_allclose(y, expected, rtol=1e-6, atol=1e-6)
+    with pytest.raises(ValueError, match="differ"):
+        blas.axpy(1.0, x, y[:5])
+
+
+def test_dense_leaves_its_weight_gradient_as_a_product_only_when_asked():
+    rng = np.random.default_rng(3)
+    layer = Dense(5, 4, rng=rng, dtype=np.float64)
+    x, grad_z = rng.standard_normal((6, 5)), rng.standard_normal((6, 4))
+    layer.forward(x)
+    products: list[blas.GradientProduct] = []
+    layer.backward(grad_z, products=products)
+    assert [p.grad is layer.grads["W"] for p in products] == [True]
+    np.testing.assert_array_equal(layer.grads["W"], 0.0)  # not written
+    np.testing.assert_allclose(layer.grads["b"], grad_z.sum(axis=0))
+    products[0].compute()
+    np.testing.assert_allclose(layer.grads["W"], x.T @ grad_z, rtol=1e-12)
+    single: list[blas.GradientProduct] = []  # one sample: an outer product, written directly
+    layer.forward(x[:1])
+    layer.backward(grad_z[:1], products=single)
+    assert single == []
+    np.testing.assert_allclose(layer.grads["W"], np.outer(x[0], grad_z[0]), rtol=1e-12)
+
+
+def torch_mlp_steps(model, batches, **options):
+    """The weights after torch.optim.SGD(**options) takes the given batches, starting from
+    the model's weights (torch's weight decay goes to the weights only, as digitnet's)."""
+    torch = pytest.importorskip("torch")
+    weights = model.get_weights()
+    linears = [torch.nn.Linear(*layer.params["W"].shape, dtype=torch.float64)
+               for layer in model.layers if isinstance(layer, Dense)]  # fmt: skip
+    with torch.no_grad():
+        for index, linear in zip((0, 2), linears, strict=True):
+            linear.weight.copy_(torch.tensor(weights[f"{index}.W"].T))
+            linear.bias.copy_(torch.tensor(weights[f"{index}.b"]))
+    decay = options.pop("weight_decay", 0.0)
+    groups = [{"params": [linear.weight], "weight_decay": decay} for linear in linears]
+    groups += [{"params": [linear.bias], "weight_decay": 0.0} for linear in linears]
+    optimizer = torch.optim.SGD(groups, **options)
+    for x, labels in batches:
+        optimizer.zero_grad()
+        logits = linears[1](torch.relu(linears[0](torch.tensor(x))))
+        torch.nn.functional.cross_entropy(logits, torch.tensor(labels)).backward()
+        optimizer.step()
+    return {f"{index}.{name}": getattr(linear, attr).detach().numpy().T
+            for index, linear in zip((0, 2), linears, strict=True)
+            for name, attr in (("W", "weight"), ("b", "bias"))}  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        {"momentum": 0.9},
+        {"momentum": 0.9, "weight_decay": 0.01},
+        {"momentum": 0.0},
+        {"momentum": 0.0, "weight_decay": 0.05},
+        {"momentum": 0.9, "nesterov": True, "weight_decay": 0.01},
+    ],
+    ids=["momentum", "momentum+decay", "plain", "plain+decay", "nesterov"],
+)
+def test_train_steps_with_folded_products_match_torch_sgd(backend, options):
+    rng = np.random.default_rng(4)
+    model = build_mlp([12, 9, 5], activation="relu", rng=rng, dtype=np.float64)
+    batches = [(rng.standard_normal((8, 12)), rng.integers(0, 5, 8)) for _ in range(4)]
+    expected = torch_mlp_steps(model, batches, lr=0.1, **options)
+    optimizer = SGD(model.named_params(), learning_rate=0.1, **options)
+    for x, labels in batches:
+        model.train_step(x, one_hot(labels, 5), optimizer)
+    for name, weights in model.get_weights().items():
+        np.testing.assert_allclose(weights, expected[name], rtol=1e-10, atol=1e-12, err_msg=name)
+
+
+def test_folded_and_formed_gradients_train_float32_alike():
+    """The same float32 steps with products folded (train_step) and with every gradient
+    formed first (backward, then step): the weights agree to float32 rounding."""
+    rng = np.random.default_rng(5)
+    folded = build_mlp([784, 64, 10], activation="relu", rng=np.random.default_rng(0))
+    formed = build_mlp([784, 64, 10], activation="relu", rng=np.random.default_rng(0))
+    optimizers = [SGD(m.named_params(), 0.05, momentum=0.9, weight_decay=1e-3)
+                  for m in (folded, formed)]  # fmt: skip
+    for _ in range(5):
+        x = rng.random((32, 784), dtype=np.float32)
+        y = one_hot(rng.integers(0, 10, 32)).astype(np.float32)
+        folded.train_step(x, y, optimizers[0])
+        _, grad = formed.loss.value_and_gradient(formed.forward(x, training=True), y)
+        formed.backward(grad)
+        optimizers[1].step()
+    for name, weights in folded.get_weights().items():
+        assert weights.dtype == np.float32
+        np.testing.assert_allclose(weights, formed.get_weights()[name], atol=2e-6, err_msg=name)
+
+
+def test_optimizers_that_do_not_fold_products_compute_them_first():
+    rng = np.random.default_rng(6)
+    model = build_mlp([6, 4, 3], activation="relu", rng=rng, dtype=np.float64)
+    twin = build_mlp([6, 4, 3], activation="relu", rng=np.random.default_rng(6), dtype=np.float64)
+    x, y = rng.standard_normal((5, 6)), one_hot(rng.integers(0, 3, 5), 3)
+    adam, twin_adam = Adam(model.named_params(), 0.01), Adam(twin.named_params(), 0.01)
+    model.train_step(x, y, adam)
+    twin.backward(twin.loss.value_and_gradient(twin.forward(x, training=True), y)[1])
+    twin_adam.step()
+    for name, weights in model.get_weights().items():
+        np.testing.assert_array_equal(weights, twin.get_weights()[name], err_msg=name)
+    np.testing.assert_array_equal(model.layers[0].grads["W"], twin.layers[0].grads["W"])
+
+
+def test_a_product_for_an_array_no_slot_holds_is_refused():
+    model = build_mlp([4, 3, 2], activation="relu", rng=np.random.default_rng(7))
+    optimizer = SGD(model.named_params(), 0.1)
+    stray = blas.GradientProduct(np.zeros((4, 3), np.float32), np.ones((2, 4), np.float32),
+                                 np.ones((2, 3), np.float32))  # fmt: skip
+    with pytest.raises(ValueError, match="no slot holds"):
+        optimizer.step([stray])

@@ -30,11 +30,13 @@ from digitnet.atomic import write_text_atomically  # noqa: E402
 from digitnet.data.datasets import load_mnist  # noqa: E402
 from digitnet.data.preprocess import one_hot, to_inputs  # noqa: E402
 from digitnet.nn import SGD, build_mlp  # noqa: E402
+from digitnet.nn.layers import Dense  # noqa: E402
 
 
 def layer_times(model, x: np.ndarray, labels: np.ndarray, steps: int) -> dict:
     """Mean milliseconds per step of every stage's forward and backward (the layers as
-    train_step runs them: Sequential.training_stages), loss, optimiser."""
+    train_step runs them: Sequential.training_stages), loss, optimiser (which, as in
+    train_step, computes the Dense weight gradients folded into its update)."""
     optimizer = SGD(model.named_params(), learning_rate=LEARNING_RATE, momentum=MOMENTUM)
     order = np.random.default_rng(1).permutation(len(x))
     n = len(model.training_stages())
@@ -56,13 +58,16 @@ def layer_times(model, x: np.ndarray, labels: np.ndarray, steps: int) -> dict:
         tick = time.perf_counter()
         _, grad = model.loss.value_and_gradient(out, y)
         loss_time += time.perf_counter() - tick
+        products: list = []  # Dense weight gradients, folded into the update as in train_step
         for i in reversed(range(n)):
             tick = time.perf_counter()
-            layer = stages[i]
-            grad = layer.backward(grad, need_input_grad=False) if i == 0 else layer.backward(grad)
+            options = {"products": products} if isinstance(stages[i], Dense) else {}
+            if i == 0:
+                options["need_input_grad"] = False
+            grad = stages[i].backward(grad, **options)
             backward[i] += time.perf_counter() - tick
         tick = time.perf_counter()
-        optimizer.step()
+        optimizer.step(products)
         optimizer_time += time.perf_counter() - tick
     per_step = 1000 / steps
     return {

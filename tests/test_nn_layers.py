@@ -90,6 +90,21 @@ def test_extreme_inputs_give_finite_outputs_and_gradients(layer):
     assert out.dtype == grad_x.dtype == np.float32
 
 
+@pytest.mark.parametrize("slope", [0.0, 0.1])
+def test_relu_gates_equal_the_textbook_definitions(slope):
+    """x·gate gives max(x, slope·x) exactly for finite x (signed zeros, the largest floats),
+    the textbook derivative, and NaN for NaN."""
+    big = np.finfo(np.float32).max
+    x = np.array([[-big, -3.5, -1e-30, -0.0, 0.0, 1e-30, 2.25, big, np.nan]], np.float32)
+    layer = ReLU() if slope == 0.0 else LeakyReLU(slope)
+    out = layer.forward(x)
+    grad_x = layer.backward(np.full_like(x, 2.0))
+    np.testing.assert_array_equal(out[0, :-1], np.where(x > 0, x, np.float32(slope) * x)[0, :-1])
+    expected_grad = np.where(x > 0, np.float32(2.0), np.float32(2.0) * np.float32(slope))
+    np.testing.assert_array_equal(grad_x[0, :-1], expected_grad[0, :-1])
+    assert np.isnan(out[0, -1])
+
+
 def test_sigmoid_values_at_the_extremes():
     out = Sigmoid().forward(np.array([-1e4, 0.0, 1e4]))
     np.testing.assert_array_equal(out, [0.0, 0.5, 1.0])

@@ -1,7 +1,7 @@
 """Element-wise activations and a standalone softmax; all parameter-free, any input shape.
 
 Each caches what its derivative is cheapest from (the output for sigmoid/tanh/softmax,
-a sign mask for the ReLUs) and never modifies the arrays it is given.
+a 0/1 gate in the input's dtype for the ReLUs) and never modifies the arrays it is given.
 """
 
 from __future__ import annotations
@@ -51,20 +51,22 @@ class Tanh(Layer):
 
 @register_layer
 class ReLU(Layer):
-    """out = max(x, 0)."""
+    """out = max(x, 0), computed as x · gate with gate = [x > 0] in x's dtype, which backward
+    reuses (np.maximum and a boolean mask measured twice as slow). NaN stays NaN; −inf, which
+    only an overflow upstream gives, becomes NaN rather than 0."""
 
     def forward(self, x: np.ndarray, *, training: bool = False) -> np.ndarray:
-        self._active = x > 0
-        return np.maximum(x, 0)
+        self._gate = (x > 0).astype(x.dtype)
+        return x * self._gate
 
     def backward(self, grad_out: np.ndarray) -> np.ndarray:
         """grad_x = grad_out where x > 0, else 0."""
-        return grad_out * self._active
+        return grad_out * self._gate
 
 
 @register_layer
 class LeakyReLU(Layer):
-    """out = x where x > 0, else slope · x."""
+    """out = x where x > 0, else slope · x: x · gate with gate = slope + (1 − slope)·[x > 0]."""
 
     def __init__(self, slope: float = 0.01) -> None:
         super().__init__()
@@ -73,12 +75,15 @@ class LeakyReLU(Layer):
         self.slope = float(slope)
 
     def forward(self, x: np.ndarray, *, training: bool = False) -> np.ndarray:
-        self._active = x > 0
-        return np.where(self._active, x, x * self.slope)
+        gate = (x > 0).astype(x.dtype)
+        gate *= 1.0 - self.slope
+        gate += self.slope
+        self._gate = gate
+        return x * gate
 
     def backward(self, grad_out: np.ndarray) -> np.ndarray:
         """grad_x = grad_out where x > 0, else slope · grad_out."""
-        return np.where(self._active, grad_out, grad_out * self.slope)
+        return grad_out * self._gate
 
     def spec(self) -> dict:
         return {"type": "LeakyReLU", "slope": self.slope}

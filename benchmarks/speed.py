@@ -182,7 +182,7 @@ def inference(models: dict, x_test: np.ndarray, test_images: np.ndarray, repeats
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeats", type=int, default=3, help="timed repeats per measurement")
+    parser.add_argument("--repeats", type=int, default=5, help="timed repeats per measurement")
     parser.add_argument("--quick", action="store_true", help="smoke run: small and fast")
     parser.add_argument("--skip", nargs="*", default=[], help="sections to skip: race scaling")
     parser.add_argument("--out", type=Path, help="results folder (default benchmarks/results; "

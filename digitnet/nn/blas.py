@@ -37,7 +37,9 @@ def _library_paths() -> list[str]:
     paths: list[str] = []
     try:
         with open("/proc/self/maps") as maps:
-            paths = [line.split()[-1] for line in maps if "openblas" in line.lower()]
+            # fields: address, perms, offset, device, inode, then the path (spaces allowed)
+            fields = (line.split(maxsplit=5) for line in maps if "openblas" in line.lower())
+            paths = [entry[5].strip() for entry in fields if len(entry) == 6]
     except OSError:
         pass
     numpy_dir = os.path.dirname(np.__file__)

@@ -30,7 +30,7 @@ from digitnet.atomic import write_text_atomically  # noqa: E402
 from digitnet.data.datasets import load_mnist  # noqa: E402
 from digitnet.data.preprocess import one_hot, to_inputs  # noqa: E402
 from digitnet.nn import SGD, build_mlp  # noqa: E402
-from digitnet.nn.layers import Dense  # noqa: E402
+from digitnet.nn.model import backward_options  # noqa: E402
 
 
 def layer_times(model, x: np.ndarray, labels: np.ndarray, steps: int) -> dict:
@@ -61,10 +61,7 @@ def layer_times(model, x: np.ndarray, labels: np.ndarray, steps: int) -> dict:
         products: list = []  # Dense weight gradients, folded into the update as in train_step
         for i in reversed(range(n)):
             tick = time.perf_counter()
-            options = {"products": products} if isinstance(stages[i], Dense) else {}
-            if i == 0:
-                options["need_input_grad"] = False
-            grad = stages[i].backward(grad, **options)
+            grad = stages[i].backward(grad, **backward_options(stages[i], i == 0, products))
             backward[i] += time.perf_counter() - tick
         tick = time.perf_counter()
         optimizer.step(products)

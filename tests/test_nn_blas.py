@@ -181,10 +181,52 @@ def test_optimizers_that_do_not_fold_products_compute_them_first():
     np.testing.assert_array_equal(model.layers[0].grads["W"], twin.layers[0].grads["W"])
 
 
-def test_a_product_for_an_array_no_slot_holds_is_refused():
-    model = build_mlp([4, 3, 2], activation="relu", rng=np.random.default_rng(7))
-    optimizer = SGD(model.named_params(), 0.1)
-    stray = blas.GradientProduct(np.zeros((4, 3), np.float32), np.ones((2, 4), np.float32),
-                                 np.ones((2, 3), np.float32))  # fmt: skip
-    with pytest.raises(ValueError, match="no slot holds"):
-        optimizer.step([stray])
+def test_a_frozen_layer_keeps_its_weights_and_gets_its_gradient():
+    """An optimizer over the last layer only: the first layer's product matches no slot, so it
+    is computed into that layer's grads (as backward would) and its weights stay."""
+    rng = np.random.default_rng(7)
+    model = build_mlp([6, 5, 3], activation="relu", rng=rng, dtype=np.float64)
+    twin = build_mlp([6, 5, 3], activation="relu", rng=np.random.default_rng(7), dtype=np.float64)
+    x, y = rng.standard_normal((4, 6)), one_hot(rng.integers(0, 3, 4), 3)
+    head = [slot for slot in model.named_params() if slot.name.startswith("2.")]
+    optimizer = SGD(head, 0.1, momentum=0.9)
+    assert optimizer.folds_products
+    before = model.get_weights()
+    model.train_step(x, y, optimizer)
+    twin.backward(twin.loss.value_and_gradient(twin.forward(x, training=True), y)[1])
+    after = model.get_weights()
+    np.testing.assert_array_equal(after["0.W"], before["0.W"])
+    np.testing.assert_allclose(model.layers[0].grads["W"], twin.layers[0].grads["W"], rtol=1e-12)
+    expected = before["2.W"] - 0.1 * twin.layers[2].grads["W"]
+    np.testing.assert_allclose(after["2.W"], expected, rtol=1e-12)
+
+
+def test_arrays_blas_cannot_take_go_through_numpy_with_the_same_results():
+    """Big-endian, misaligned and overlapping arrays: NumPy computes what BLAS would."""
+    rng = np.random.default_rng(8)
+    a = rng.standard_normal((6, 4))
+    swapped = a.astype(">f8")
+    out = np.zeros((4, 4), ">f8")
+    blas.gemm_tn(swapped, swapped, out, 1.0, 0.0)
+    np.testing.assert_allclose(out, a.T @ a, rtol=1e-12)
+    raw = np.zeros(8 * 12 + 1, np.uint8)
+    misaligned = np.frombuffer(raw.data, np.float64, count=12, offset=1).reshape(3, 4)
+    assert not misaligned.flags.aligned
+    misaligned[...] = np.arange(12.0).reshape(3, 4)
+    target = np.ones((3, 4))
+    blas.axpy(2.0, misaligned, target)
+    np.testing.assert_array_equal(target, 1.0 + 2.0 * np.arange(12.0).reshape(3, 4))
+    square = rng.standard_normal((5, 5))
+    expected = square.T @ square
+    blas.gemm_tn(square, square, square, 1.0, 0.0)  # out is both inputs
+    np.testing.assert_allclose(square, expected, rtol=1e-12)
+
+
+def test_alpha_zero_skips_the_product_alike_in_blas_and_numpy(backend):
+    a = np.full((3, 2), np.inf, np.float32)
+    out = np.ones((2, 2), np.float32)
+    blas.gemm_tn(a, np.ones((3, 2), np.float32), out, 0.0, 0.5)
+    np.testing.assert_array_equal(out, 0.5)
+    y = np.ones(4, np.float32)
+    blas.axpy(0.0, np.full(4, np.inf, np.float32), y)
+    np.testing.assert_array_equal(y, 1.0)

@@ -92,8 +92,9 @@ def test_extreme_inputs_give_finite_outputs_and_gradients(layer):
 
 @pytest.mark.parametrize("slope", [0.0, 0.1])
 def test_relu_gates_equal_the_textbook_definitions(slope):
-    """x·gate gives max(x, slope·x) exactly for finite x (signed zeros, the largest floats),
-    the textbook derivative, and NaN for NaN."""
+    """x·gate equals max(x, slope·x) for finite x (zeros of either sign, tiny values, the
+    largest floats; a negative input may give −0.0, equal to 0), the textbook derivative,
+    and NaN for NaN."""
     big = np.finfo(np.float32).max
     x = np.array([[-big, -3.5, -1e-30, -0.0, 0.0, 1e-30, 2.25, big, np.nan]], np.float32)
     layer = ReLU() if slope == 0.0 else LeakyReLU(slope)

@@ -33,18 +33,19 @@ class Routines:
 
 
 def _library_paths() -> list[str]:
-    """OpenBLAS libraries this process has mapped (Linux), else those shipped inside NumPy."""
+    """OpenBLAS libraries shipped inside NumPy (its wheels: numpy.libs/ on Linux and Windows,
+    numpy/.dylibs/ on macOS), then any other this process has mapped (Linux)."""
+    numpy_dir = os.path.dirname(np.__file__)
     paths: list[str] = []
+    for folder in (numpy_dir + ".libs", os.path.join(numpy_dir, ".dylibs")):
+        paths += sorted(glob.glob(os.path.join(folder, "*openblas*")))
     try:
         with open("/proc/self/maps") as maps:
             # fields: address, perms, offset, device, inode, then the path (spaces allowed)
             fields = (line.split(maxsplit=5) for line in maps if "openblas" in line.lower())
-            paths = [entry[5].strip() for entry in fields if len(entry) == 6]
+            paths += [entry[5].strip() for entry in fields if len(entry) == 6]
     except OSError:
         pass
-    numpy_dir = os.path.dirname(np.__file__)
-    for folder in (numpy_dir + ".libs", os.path.join(numpy_dir, ".dylibs")):
-        paths += sorted(glob.glob(os.path.join(folder, "*openblas*")))
     return list(dict.fromkeys(path for path in paths if os.path.isfile(path)))
 
 
@@ -71,8 +72,8 @@ def _bind(library: ctypes.CDLL, prefix: str) -> Routines | None:
 def routines() -> Routines | None:
     """The BLAS routines to call, found once per process; None means NumPy does the work.
 
-    A candidate must reproduce NumPy's results on a small product before it is used, so a
-    library with another integer width or calling convention is never trusted."""
+    Only ILP64 symbols (names ending in 64_, 64-bit integers) are bound, and a candidate must
+    reproduce NumPy's results on a small product and sum before it is used."""
     for path in _library_paths():
         try:
             library = ctypes.CDLL(path)
@@ -111,49 +112,65 @@ def _call_axpy(found: Routines, alpha: float, x: np.ndarray, y: np.ndarray) -> N
     found.axpy[x.dtype.type](x.size, alpha, x.ctypes.data, 1, y.ctypes.data, 1)
 
 
-def _blas_ready(*arrays: np.ndarray) -> bool:
-    """All C-contiguous, of one float dtype BLAS covers, and not empty."""
-    dtype = arrays[0].dtype
-    return all(
-        a.dtype == dtype and a.flags.c_contiguous and a.size for a in arrays
-    ) and dtype.type in (np.float32, np.float64)
+NATIVE_FLOATS = (np.dtype(np.float32), np.dtype(np.float64))  # native byte order only
+
+
+def _blas_ready(out: np.ndarray, *inputs: np.ndarray) -> bool:
+    """All of one native float dtype, C-contiguous, aligned and not empty; out writeable and
+    sharing no memory with the inputs."""
+    arrays = (out, *inputs)
+    return (
+        out.dtype in NATIVE_FLOATS
+        and out.flags.writeable
+        and all(
+            a.dtype == out.dtype and a.flags.c_contiguous and a.flags.aligned and a.size
+            for a in arrays
+        )  # fmt: skip
+        and not any(np.may_share_memory(out, a) for a in inputs)
+    )
 
 
 def gemm_tn(a: np.ndarray, b: np.ndarray, out: np.ndarray, alpha: float, beta: float) -> None:
-    """out = alpha·aᵀ·b + beta·out, in place.  a: (k, m), b: (k, n), out: (m, n); out must not
-    overlap a or b. beta = 0 ignores out's old values (NaN included), as BLAS does."""
+    """out = alpha·aᵀ·b + beta·out, in place.  a: (k, m), b: (k, n), out: (m, n).
+
+    As in BLAS, beta = 0 ignores out's old values (NaN included) and alpha = 0 skips the
+    product (so 0·inf in it gives no NaN); NumPy does the work for arrays BLAS cannot take."""
     if a.ndim != 2 or b.ndim != 2 or out.shape != (a.shape[1], b.shape[1]) or len(a) != len(b):
         raise ValueError(f"gemm_tn shapes {a.shape}ᵀ·{b.shape} -> {out.shape} do not match")
     found = routines()
-    if found is not None and _blas_ready(a, b, out) and out.flags.writeable:
+    if found is not None and _blas_ready(out, a, b):
         _call_gemm(found, a, b, out, alpha, beta)
         return
-    product = np.matmul(a.T, b)
+    product = np.matmul(a.T, b) if alpha else None
     if beta == 0.0:
-        np.multiply(product, alpha, out=out)
-    else:
+        out[...] = 0.0
+    elif beta != 1.0:
         out *= beta
+    if product is not None:
         product *= alpha
         out += product
 
 
 def axpy(alpha: float, x: np.ndarray, y: np.ndarray) -> None:
-    """y += alpha·x, in place, in one pass (NumPy needs a temporary array for alpha·x)."""
+    """y += alpha·x, in place, in one pass (NumPy needs a temporary array for alpha·x);
+    alpha = 0 leaves y as it is, as in BLAS."""
     if x.shape != y.shape:
         raise ValueError(f"axpy shapes {x.shape} and {y.shape} differ")
     found = routines()
-    if found is not None and _blas_ready(x, y) and y.flags.writeable:
+    if found is not None and _blas_ready(y, x):
         _call_axpy(found, alpha, x, y)
-    else:
+    elif alpha:
         y += alpha * x
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class GradientProduct:
     """A weight gradient not yet computed: grad = leftᵀ·right (Dense: xᵀ·grad_z).
 
     A layer hands it to the optimizer instead of filling `grad`, so that the optimizer can
-    fold it into its update with `into`; `compute` fills `grad` for optimizers that need it."""
+    fold it into its update with `into`; `compute` fills `grad` for optimizers that need it.
+    `grad` is the layer's gradient array, which the optimizer's slot also holds: that array
+    is how the optimizer tells which slot a product belongs to."""
 
     grad: np.ndarray
     left: np.ndarray

@@ -29,7 +29,8 @@ class Layer:
     """Base layer: parameter-free unless a subclass fills `params` and `grads`.
 
     `params` and `grads` have the same keys and shapes; backward overwrites `grads` in place,
-    so an optimizer holding these arrays always sees the latest gradient. `buffers` holds
+    so an optimizer holding these arrays sees the latest gradient (Dense may instead hand its
+    weight gradient to the optimizer as a product: see Dense.backward). `buffers` holds
     state that is saved with the model but not trained (BatchNorm's running statistics).
     """
 
@@ -133,7 +134,8 @@ class Dense(Layer):
         (None when need_input_grad is False: skips the (batch, fan_in) product).
 
         Given a `products` list (a training step whose optimizer folds products into its
-        update), grads["W"] is not written: its product is appended there instead."""
+        update), grads["W"] is not written: its product is appended there instead, except
+        for a single sample, whose outer product is written as usual."""
         if len(grad_z) == 1:  # an outer product: OpenBLAS's GEMM with K = 1 measured 4.5x slower
             np.multiply(self._x.T, grad_z, out=self.grads["W"])
         elif products is not None:

@@ -168,6 +168,10 @@ class Sequential:
     ) -> float:
         """forward (training) → loss → backward → optional clip → optimizer.step(); return the loss.
 
+        With an optimizer that folds products (SGD without Nesterov) and no clipping, Dense
+        layers leave their weight gradients as products that the update consumes (docs/math.md):
+        their grads["W"] are then not written; Sequential.backward always writes them.
+
         Runs training_stages(start): the same function and gradients as the layers one by
         one, with a fused first convolution and BatchNorm where that applies.
 
@@ -177,14 +181,14 @@ class Sequential:
         stages = self.training_stages(start)
         output = self._forward_through(stages, x, training=True)
         value, grad_out = self.loss.value_and_gradient(output, y_onehot)
-        products: list[GradientProduct] = []  # Dense weight gradients, left to the optimizer
+        # Dense weight gradients left as products for an optimizer that folds them into its
+        # update (SGD); clipping needs every gradient formed
+        fold = optimizer.folds_products and clip_norm is None
+        products: list[GradientProduct] | None = [] if fold else None
         _backward_to_first_learned(stages, grad_out, products)
-        if clip_norm is not None:  # clipping needs every gradient formed
-            for product in products:
-                product.compute()
-            products = []
+        if clip_norm is not None:
             clip_grad_norm(self.named_params(), clip_norm)
-        optimizer.step(products)
+        optimizer.step(products or ())
         return value
 
     def spec(self) -> dict:
@@ -265,10 +269,18 @@ def _backward_to_first_learned(
     if first is None:
         return
     for i in range(len(stages) - 1, first - 1, -1):
-        options = {"products": products} if isinstance(stages[i], Dense) else {}
-        if i == first:
-            options["need_input_grad"] = False
-        grad_out = stages[i].backward(grad_out, **options)
+        grad_out = stages[i].backward(grad_out, **backward_options(stages[i], i == first, products))
+
+
+def backward_options(
+    stage: Layer | ConvBatchNorm, first: bool, products: list[GradientProduct] | None
+) -> dict:
+    """Keyword arguments for a training step's stage.backward: the first learned stage skips
+    its input gradient; Dense layers take the `products` list (None: form every gradient)."""
+    options: dict = {"need_input_grad": False} if first else {}
+    if products is not None and isinstance(stage, Dense):
+        options["products"] = products
+    return options
 
 
 def _copy_into(kind: str, targets: dict[str, np.ndarray], given: dict[str, np.ndarray]) -> None:

@@ -51,12 +51,19 @@ class Optimizer:
             key: [np.zeros_like(slot.param) for slot in self.slots] for key in self.state_names
         }
 
+    @property
+    def folds_products(self) -> bool:
+        """Whether this optimizer updates from a weight gradient left as a product without
+        forming it (SGD; see docs/math.md): train_step leaves Dense products only then."""
+        return False
+
     def step(self, products: Sequence[GradientProduct] = ()) -> None:
         """Update every slot.param in place from slot.grad; t counts the steps taken.
 
         products: weight gradients a layer left as products (blas.GradientProduct), each
-        naming its slot by the slot's grad array. An optimizer that can folds them into its
-        update; otherwise they are computed into grad first. ValueError if one names no slot.
+        naming its slot by the slot's grad array; folded into the update where the optimizer
+        can, computed into grad first where not. A product for an array no slot holds (a
+        frozen layer) is computed into that array, as backward would have done.
         """
         self.t += 1
         pending = {id(product.grad): product for product in products}
@@ -64,18 +71,20 @@ class Optimizer:
             product = pending.pop(id(slot.grad), None)
             if product is None:
                 self._update(i, slot)
-            elif not self._update_from_product(i, slot, product):
+            elif self.folds_products:
+                self._update_from_product(i, slot, product)
+            else:
                 product.compute()
                 self._update(i, slot)
-        if pending:
-            raise ValueError(f"{len(pending)} gradient product(s) for arrays no slot holds")
+        for product in pending.values():
+            product.compute()
 
     def _update(self, i: int, slot: Slot) -> None:
         raise NotImplementedError
 
-    def _update_from_product(self, i: int, slot: Slot, product: GradientProduct) -> bool:
-        """The update with grad given as a product, without forming grad; False: not done."""
-        return False
+    def _update_from_product(self, i: int, slot: Slot, product: GradientProduct) -> None:
+        """The update with slot.grad given as a product, never formed (if folds_products)."""
+        raise NotImplementedError
 
     def _coupled_grad(self, slot: Slot) -> np.ndarray:
         """L2 penalty folded into the gradient: grad + weight_decay · param for decay slots."""
@@ -148,21 +157,22 @@ class SGD(Optimizer):
         else:
             axpy(-self.learning_rate, velocity, slot.param)
 
-    def _update_from_product(self, i: int, slot: Slot, product: GradientProduct) -> bool:
+    @property
+    def folds_products(self) -> bool:
+        return not self.nesterov  # Nesterov reads grad twice: it needs the array
+
+    def _update_from_product(self, i: int, slot: Slot, product: GradientProduct) -> None:
         """The same update with grad = product, one BLAS pass over the weights for it: GEMM's
-        C = α·AᵀB + β·C takes momentum as β. Nesterov reads grad twice, so it is not fused."""
-        if self.nesterov:
-            return False
+        C = α·AᵀB + β·C takes momentum as β."""
         decay = self.weight_decay if slot.decay else 0.0
         if not self.momentum:  # param = (1 − lr·decay)·param − lr·grad
             product.into(slot.param, -self.learning_rate, 1.0 - self.learning_rate * decay)
-            return True
+            return
         velocity = self.state["velocity"][i]
         product.into(velocity, 1.0, self.momentum)  # velocity = momentum·velocity + grad
         if decay:
             axpy(decay, slot.param, velocity)
         axpy(-self.learning_rate, velocity, slot.param)
-        return True
 
 
 class Adam(Optimizer):

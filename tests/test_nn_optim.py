@@ -18,6 +18,7 @@ from digitnet.nn import (
     clip_grad_norm,
     optimizer_from_name,
 )
+from digitnet.nn.optim import FLUSH_EVERY
 
 
 def make_slots(*values: list[float], decay: bool = True) -> list[Slot]:
@@ -195,3 +196,30 @@ def test_steps_match_torch_optim(name):
         theirs.step()
         for slot, param in zip(slots, torch_params, strict=True):
             np.testing.assert_allclose(slot.param, param.detach().numpy(), rtol=1e-10)
+
+
+@pytest.mark.parametrize("name", ["momentum", "adam"])
+def test_subnormal_state_is_flushed_every_flush_every_steps_and_moves_no_weight(name):
+    """A velocity (or Adam's m) decaying under a zero gradient reaches subnormal floats; every
+    FLUSH_EVERY steps they become 0 while normal values stay, and the weights are what the
+    unflushed update gives."""
+    tiny = np.finfo(np.float32).tiny
+    slots = [Slot("0.W", np.full(3, 0.5, np.float32), np.zeros(3, np.float32), False)]
+    twin = [Slot("0.W", np.full(3, 0.5, np.float32), np.zeros(3, np.float32), False)]
+    optimizer = optimizer_from_name(name, slots, learning_rate=0.1)
+    unflushed = optimizer_from_name(name, twin, learning_rate=0.1)
+    unflushed._flush_subnormals = lambda: None
+    key = "velocity" if name == "momentum" else "m"
+    start = np.array([tiny * 0.5, tiny * 4.0, 1e-3], np.float32)  # subnormal, normal, normal
+    for opt in (optimizer, unflushed):
+        opt.state[key][0][...] = start
+    for _ in range(FLUSH_EVERY - 1):
+        optimizer.step()
+        unflushed.step()
+    assert optimizer.state[key][0][0] != 0  # not yet
+    optimizer.step()
+    unflushed.step()
+    state, kept = optimizer.state[key][0], unflushed.state[key][0]
+    assert state[0] == 0 and 0 < kept[0] < tiny
+    np.testing.assert_array_equal(state[1:], np.where(kept[1:] < tiny, 0, kept[1:]))
+    np.testing.assert_array_equal(slots[0].param, twin[0].param)

@@ -34,6 +34,9 @@ def _check_hyper(name: str, value: float, low: float, high: float = math.inf) ->
     return float(value)
 
 
+FLUSH_EVERY = 32  # steps between flushes of subnormal state values (each one pass per array)
+
+
 class Optimizer:
     """Base: keeps slots, the learning rate (set by the trainer each step) and the step count t."""
 
@@ -78,6 +81,19 @@ class Optimizer:
                 self._update(i, slot)
         for product in pending.values():
             product.compute()
+        if self.t % FLUSH_EVERY == 0:
+            self._flush_subnormals()
+
+    def _flush_subnormals(self) -> None:
+        """Zero the state values too small for a normal float, as a processor's flush-to-zero
+        mode would. Decaying terms (momentum·velocity, β1·m) of weights whose gradient stays 0
+        for a while (pixels near the border) pass through the subnormal range for ~150 steps
+        on their way to 0, and x86 processors take ~100 cycles per operation on a subnormal:
+        5,000 of them in 784-800-10's velocity after 5 epochs added 80 µs to each GEMM pass
+        over it. Such a value moves no weight (lr·1e-38 is far below a weight's resolution)."""
+        for arrays in self.state.values():
+            for array in arrays:
+                np.copyto(array, 0, where=np.abs(array) < np.finfo(array.dtype).tiny)
 
     def _update(self, i: int, slot: Slot) -> None:
         raise NotImplementedError

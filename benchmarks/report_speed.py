@@ -10,7 +10,7 @@ def _ratio(ours: float, theirs: float) -> str:
 
 
 def _limit_share(rates: dict) -> str:
-    """The median (best) share of the matmul limit measured beside each repeat."""
+    """The median (best) share of the matmul limit measured alongside each repeat."""
     return f"{100 * rates['limit_share_median']:.0f}% ({100 * rates['limit_share_best']:.0f}%)"
 
 
@@ -106,9 +106,12 @@ def speed_markdown(report: dict) -> str:
             for n, row in matmul["sizes"].items()
         )
         + f"; the limit is {matmul['limit_gflops']:.1f} GFLOP/s. An MLP's % of the limit is "
-        "its GFLOP/s (forward and backward products) over the best of the 1024x1024 and "
-        "2048x2048 products timed just before and after each repeat, median (best) over the "
-        "repeats: the machine's speed drifts within a run.",
+        "its GFLOP/s (forward and backward products) over the limit measured alongside it: "
+        f"training runs in chunks of {matmul.get('chunk_batches', 64)} minibatches with a "
+        "1024x1024 product timed between every two, each chunk set against the faster of its "
+        f"neighbours times {matmul.get('probe_scale', 1.0):.2f} (the run's best 2048x2048 "
+        "product over its best 1024x1024), median (best) over the repeats: the machine's "
+        "speed drifts within seconds.",
         "",
         f"Training, minibatch {report['batch']}, SGD with momentum 0.9, softmax cross-entropy; "
         f"MLPs timed over {report['training'][0]['images_timed']:,} images per repeat, the CNN "

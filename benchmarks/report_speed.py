@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import statistics
+
 FRAMEWORKS = ("digitnet", "PyTorch", "scikit-learn")
 
 
@@ -10,7 +12,7 @@ def _ratio(ours: float, theirs: float) -> str:
 
 
 def _limit_share(rates: dict) -> str:
-    """The median (best) share of the matmul limit measured alongside each repeat."""
+    """The median (best) share of the matmul limit measured beside each repeat."""
     return f"{100 * rates['limit_share_median']:.0f}% ({100 * rates['limit_share_best']:.0f}%)"
 
 
@@ -91,6 +93,20 @@ def _scaling_table(rows: list[dict]) -> list[str]:
     return lines
 
 
+def _alongside_line(along: dict) -> str:
+    """digitnet's share of the limit measured alongside its training (alongside.py)."""
+    return (
+        f"digitnet's {along['network']} against the limit measured alongside it, chunk by "
+        f"chunk ({along['chunk_batches']} minibatches between 1024x1024 products, each chunk "
+        f"against the faster neighbour x {along['probe_scale']:.2f}, the run's 2048x2048 over "
+        f"1024x1024 ratio; digitnet alone, as PyTorch's threads would contend with NumPy's at "
+        f"every switch): **{100 * along['share_median']:.0f}%** median, "
+        f"{100 * along['share_best']:.0f}% best over {len(along['seconds'])} passes of "
+        f"{along['images']:,} images "
+        f"({statistics.median(along['gflops']):.1f} GFLOP/s median)."
+    )
+
+
 def speed_markdown(report: dict) -> str:
     machine, matmul = report["machine"], report["matmul"]
     lines = [
@@ -106,12 +122,9 @@ def speed_markdown(report: dict) -> str:
             for n, row in matmul["sizes"].items()
         )
         + f"; the limit is {matmul['limit_gflops']:.1f} GFLOP/s. An MLP's % of the limit is "
-        "its GFLOP/s (forward and backward products) over the limit measured alongside it: "
-        f"training runs in chunks of {matmul.get('chunk_batches', 64)} minibatches with a "
-        "1024x1024 product timed between every two, each chunk set against the faster of its "
-        f"neighbours times {matmul.get('probe_scale', 1.0):.2f} (the run's best 2048x2048 "
-        "product over its best 1024x1024), median (best) over the repeats: the machine's "
-        "speed drifts within seconds.",
+        "its GFLOP/s (forward and backward products) over the best of the 1024x1024 and "
+        "2048x2048 products timed just before and after each repeat, median (best) over the "
+        "repeats: the machine's speed drifts within a run.",
         "",
         f"Training, minibatch {report['batch']}, SGD with momentum 0.9, softmax cross-entropy; "
         f"MLPs timed over {report['training'][0]['images_timed']:,} images per repeat, the CNN "
@@ -119,6 +132,8 @@ def speed_markdown(report: dict) -> str:
         "",
         *_training_table(report),
     ]
+    if "alongside" in report:
+        lines += ["", _alongside_line(report["alongside"])]
     if "race" in report:
         lines += ["", *_race_table(report["race"])]
     if "inference" in report:

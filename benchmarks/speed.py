@@ -7,7 +7,8 @@ Sections, each timed with the frameworks alternating so that all see the same ma
   1. the machine's float32 matrix-multiply speed with NumPy (the practical limit);
   2. training throughput (images/s, seconds per epoch of 60,000) for MLP 784-128-10,
      784-800-10, 784-512-512-10 and the `cnn` preset network: ReLU, softmax cross-entropy,
-     minibatch 128, SGD with momentum 0.9; with each MLP's share of the matmul limit;
+     minibatch 128, SGD with momentum 0.9; with each MLP's share of the matmul limit, and
+     digitnet's 784-800-10 against the limit measured alongside it (alongside.py);
   3. time to 98% test accuracy: the default `mlp` preset in digitnet and the same network,
      initial weights, batch order, Adam and learning-rate schedule in PyTorch;
   4. inference: single-image latency with and without the photo preprocessing, and batch
@@ -33,6 +34,7 @@ import numpy as np
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
+from alongside import share_alongside  # noqa: E402
 from machine import machine_info  # noqa: E402
 from race import race_to_accuracy  # noqa: E402
 from report_speed import speed_markdown  # noqa: E402
@@ -96,44 +98,24 @@ def matmul_limit(squares: dict[int, tuple], repeats: int) -> dict:
     return {"sizes": rows, "limit_gflops": limit}
 
 
-CHUNK_BATCHES = 64  # minibatches trained between two samples of the matmul limit
-
-
-def limit_alongside(
-    train, order: np.ndarray, probe: tuple[np.ndarray, np.ndarray], scale: float
-) -> tuple[float, float]:
-    """(seconds of train(order), the matmul limit over those seconds).
-
-    The shared host's speed drifts within seconds, and a slow spell that hits a 1.5 s epoch
-    can miss products timed before and after it. So training runs in chunks of CHUNK_BATCHES
-    minibatches with one product of the probe pair (1024x1024) timed between every two: a
-    chunk's limit is the faster of its two neighbours times `scale` (how much faster the
-    run's best 2048x2048 product was than its best 1024x1024 one, at least 1), and the
-    repeat's limit is the chunks' limits weighted by their seconds. The products evict the
-    network from the caches between chunks, which costs the framework, never flatters it."""
-    a, b = probe
+def limit_beside(run, squares: dict[int, tuple]) -> tuple[float, float]:
+    """(seconds of run(), the matmul limit measured just before and just after it: the best
+    of two products of each square size on each side). The machine's speed drifts over
+    seconds; an MLP's share of the limit is its rate over the limit beside it, not over one
+    measured minutes apart."""
 
     def limit_now() -> float:
-        (seconds,) = timings(lambda: a @ b, 1)
-        return scale * 2 * len(a) ** 3 / 1e9 / seconds
+        return max(max(product_gflops(pair, 2)) for pair in squares.values())
 
-    step = CHUNK_BATCHES * BATCH
-    total = weighted = 0.0
     before = limit_now()
-    for start in range(0, len(order), step):
-        (seconds,) = timings(partial(train, order[start : start + step]), 1)
-        after = limit_now()
-        total += seconds
-        weighted += seconds * max(before, after)
-        before = after
-    return total, weighted / total
+    (seconds,) = timings(run, 1)
+    return seconds, max(before, limit_now())
 
 
 def training(
-    x, x_images, labels, repeats: int, images: int, cnn_images: int, probe, scale: float
+    x, x_images, labels, repeats: int, images: int, cnn_images: int, squares
 ) -> list[dict]:
-    """Each workload's images/s per framework, with the same sample orders for all; for the
-    MLPs also the matmul limit alongside each repeat (limit_alongside)."""
+    """Each workload's images/s per framework, with the same sample orders for all."""
     workloads = [("MLP " + "-".join(map(str, s)), s) for s in MLPS] + [("CNN (cnn preset)", None)]
     rows = []
     for name, sizes in workloads:
@@ -150,11 +132,12 @@ def training(
             order = rng.permutation(len(inputs))[:count]
             turn = runners[repeat % len(runners) :] + runners[: repeat % len(runners)]
             for runner in turn:  # who goes first rotates from repeat to repeat
+                run = partial(runner.train, order)
                 if sizes:
-                    taken, limit = limit_alongside(runner.train, order, probe, scale)
+                    taken, limit = limit_beside(run, squares)
                     limits[runner.framework].append(limit)
                 else:
-                    (taken,) = timings(partial(runner.train, order), 1)
+                    (taken,) = timings(run, 1)
                 seconds[runner.framework].append(taken)
         row: dict = {"workload": name, "images_timed": count, "frameworks": {}}
         for framework, measured in seconds.items():
@@ -163,7 +146,7 @@ def training(
             if sizes:
                 gflop = count * mlp_flops_per_sample(sizes) / 1e9
                 rates["gflops"] = rates["median_per_s"] * gflop / count
-                rates["limit_alongside_gflops"] = [round(v, 1) for v in limits[framework]]
+                rates["limit_beside_gflops"] = [round(v, 1) for v in limits[framework]]
                 shares = [gflop / s / v for s, v in zip(measured, limits[framework], strict=True)]
                 rates["limit_share_median"] = statistics.median(shares)
                 rates["limit_share_best"] = max(shares)
@@ -230,12 +213,14 @@ def main() -> None:
     }
     squares = {n: square_pair(n) for n in (1024, 2048)}  # the same matrices all run long
     report["matmul"] = matmul_limit(squares, repeats=3 if args.quick else 5)
-    sizes = report["matmul"]["sizes"]
-    scale = max(1.0, sizes[2048]["best_gflops"] / sizes[1024]["best_gflops"])
-    report["matmul"].update(probe_scale=scale, chunk_batches=CHUNK_BATCHES)
     images, cnn_images = (2_560, 1_280) if args.quick else (EPOCH, 128 * BATCH)
     report["training"] = training(
-        x, x_images, mnist.train_labels, repeats, images, cnn_images, squares[1024], scale
+        x, x_images, mnist.train_labels, repeats, images, cnn_images, squares
+    )
+    sizes = report["matmul"]["sizes"]
+    scale = max(1.0, sizes[2048]["best_gflops"] / sizes[1024]["best_gflops"])
+    report["alongside"] = share_alongside(
+        x, mnist.train_labels, MLPS[1], squares[1024], scale, repeats, images
     )
     if "race" not in args.skip:
         report["race"] = race_to_accuracy(mnist, target=0.98, max_epochs=1 if args.quick else 10)

@@ -230,3 +230,13 @@ def test_alpha_zero_skips_the_product_alike_in_blas_and_numpy(backend):
     y = np.ones(4, np.float32)
     blas.axpy(0.0, np.full(4, np.inf, np.float32), y)
     np.testing.assert_array_equal(y, 1.0)
+
+
+def test_only_sgd_with_momentum_folds_products():
+    """Plain SGD would add the product into the weights block by block of a large batch,
+    each partial sum rounded to the weights' precision; Nesterov and Adam need grad."""
+    slots = build_mlp([4, 3, 2], activation="relu", rng=np.random.default_rng(9)).named_params()
+    assert SGD(slots, 0.1, momentum=0.9).folds_products
+    assert not SGD(slots, 0.1).folds_products
+    assert not SGD(slots, 0.1, momentum=0.9, nesterov=True).folds_products
+    assert not Adam(slots, 0.1).folds_products

@@ -168,7 +168,7 @@ class Sequential:
     ) -> float:
         """forward (training) → loss → backward → optional clip → optimizer.step(); return the loss.
 
-        With an optimizer that folds products (SGD without Nesterov) and no clipping, Dense
+        With an optimizer that folds products (SGD with momentum) and no clipping, Dense
         layers leave their weight gradients as products that the update consumes (docs/math.md):
         their grads["W"] are then not written; Sequential.backward always writes them.
 
@@ -182,7 +182,7 @@ class Sequential:
         output = self._forward_through(stages, x, training=True)
         value, grad_out = self.loss.value_and_gradient(output, y_onehot)
         # Dense weight gradients left as products for an optimizer that folds them into its
-        # update (SGD); clipping needs every gradient formed
+        # update (SGD with momentum); clipping needs every gradient formed
         fold = optimizer.folds_products and clip_norm is None
         products: list[GradientProduct] | None = [] if fold else None
         _backward_to_first_learned(stages, grad_out, products)

@@ -57,7 +57,7 @@ class Optimizer:
     @property
     def folds_products(self) -> bool:
         """Whether this optimizer updates from a weight gradient left as a product without
-        forming it (SGD; see docs/math.md): train_step leaves Dense products only then."""
+        forming it (SGD with momentum; see docs/math.md): train_step leaves Dense products only then."""
         return False
 
     def step(self, products: Sequence[GradientProduct] = ()) -> None:
@@ -175,15 +175,15 @@ class SGD(Optimizer):
 
     @property
     def folds_products(self) -> bool:
-        return not self.nesterov  # Nesterov reads grad twice: it needs the array
+        """With momentum, not Nesterov (which reads grad twice). Without momentum the product
+        would accumulate into the weights themselves, block by block of the batch: a full
+        batch of 60,000 adds ~200 partial sums, each rounded to the weights' precision."""
+        return bool(self.momentum) and not self.nesterov
 
     def _update_from_product(self, i: int, slot: Slot, product: GradientProduct) -> None:
         """The same update with grad = product, one BLAS pass over the weights for it: GEMM's
         C = α·AᵀB + β·C takes momentum as β."""
         decay = self.weight_decay if slot.decay else 0.0
-        if not self.momentum:  # param = (1 − lr·decay)·param − lr·grad
-            product.into(slot.param, -self.learning_rate, 1.0 - self.learning_rate * decay)
-            return
         velocity = self.state["velocity"][i]
         product.into(velocity, 1.0, self.momentum)  # velocity = momentum·velocity + grad
         if decay:

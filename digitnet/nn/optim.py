@@ -57,7 +57,7 @@ class Optimizer:
     @property
     def folds_products(self) -> bool:
         """Whether this optimizer updates from a weight gradient left as a product without
-        forming it (SGD with momentum; see docs/math.md): train_step leaves Dense products only then."""
+        forming it (SGD with momentum; docs/math.md): train_step leaves products only then."""
         return False
 
     def step(self, products: Sequence[GradientProduct] = ()) -> None:

@@ -87,6 +87,7 @@ def routines() -> Routines | None:
 
 
 def _agrees_with_numpy(found: Routines) -> bool:
+    """Whether the bound routines give NumPy's results on small float32 and float64 arrays."""
     rng = np.random.default_rng(0)
     for dtype in (np.float32, np.float64):
         a, b = rng.random((5, 3), dtype), rng.random((5, 4), dtype)
@@ -125,7 +126,7 @@ def _blas_ready(out: np.ndarray, *inputs: np.ndarray) -> bool:
         and all(
             a.dtype == out.dtype and a.flags.c_contiguous and a.flags.aligned and a.size
             for a in arrays
-        )  # fmt: skip
+        )
         and not any(np.may_share_memory(out, a) for a in inputs)
     )
 

@@ -25,6 +25,7 @@ SIDE, BOX = 28, 20  # MNIST frame and the box the digit is fitted into
 WORK_SIDE = 1024  # larger images are area-averaged down first, to bound memory and time
 MIN_CONTRAST = 0.12  # ink must differ from the paper by this much (0..1) to count as ink
 RAMP = " .:-=+*#%@"
+GREY_MODES = ("1", "L", "LA", "La", "I", "I;16", "F")  # no colour to tell ink from paper by
 
 
 def read_image(path: str | os.PathLike[str]) -> np.ndarray:
@@ -90,10 +91,38 @@ def _to_grey(image: Image.Image) -> np.ndarray:
         elif image.mode == "I" or brightest > 1:
             values = values / 255
         return np.clip(values, 0, 1).astype(np.float32)
+    colour = image.mode not in GREY_MODES
     if image.mode in ("RGBA", "LA", "PA", "RGBa", "La") or "transparency" in image.info:
         rgba = image.convert("RGBA")
         image = Image.alpha_composite(Image.new("RGBA", rgba.size, "white"), rgba)
-    return np.asarray(image.convert("L"), dtype=np.float32) / 255
+    grey = np.asarray(image.convert("L"), dtype=np.float32) / 255
+    if not colour or _brightness_shows_ink(grey):
+        return grey
+    return _colour_distance(image, grey)
+
+
+def _brightness_shows_ink(grey: np.ndarray) -> bool:
+    """Whether some ink differs from the paper's brightness by MIN_CONTRAST (3x3 means)."""
+    small = _shrink(grey, WORK_SIDE)
+    return bool(_box3(np.abs(small - _border_level(small))).max() >= MIN_CONTRAST)
+
+
+def _colour_distance(image: Image.Image, grey: np.ndarray) -> np.ndarray:
+    """For ink that differs from the paper in colour but hardly in brightness (red on a blue
+    of the same lightness): 1 − each pixel's distance from the paper's colour (the border's
+    median; 1 = as far as black from white), so the ink reads as dark ink on white paper,
+    at most WORK_SIDE pixels on the longer side. `grey` itself if colour shows no ink either."""
+    rgb = image.convert("RGB")
+    scale = WORK_SIDE / max(rgb.size)
+    if scale < 1:
+        size = (max(1, round(rgb.width * scale)), max(1, round(rgb.height * scale)))
+        rgb = rgb.resize(size, Image.Resampling.BOX)
+    values = np.asarray(rgb, dtype=np.float32) / 255
+    paper = np.array([_border_level(values[:, :, channel]) for channel in range(3)], np.float32)
+    distance = np.sqrt(np.square(values - paper).sum(axis=2) / 3)
+    if _box3(distance).max() < MIN_CONTRAST:
+        return grey
+    return (1 - distance).astype(np.float32)
 
 
 def to_mnist(grey: np.ndarray, *, ink: str = "auto") -> np.ndarray:

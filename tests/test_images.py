@@ -214,6 +214,35 @@ def test_colour_jpeg_gif_and_bmp_files_prepare_alike(tmp_path):
         assert correlation(result, reference) > 0.95, suffix
 
 
+@pytest.mark.parametrize(
+    "ink, paper",
+    [((200, 40, 40), (40, 80, 230)), ((30, 150, 30), (200, 60, 200))],
+    ids=["red-on-blue", "green-on-magenta"],
+)
+def test_ink_that_differs_from_the_paper_only_in_colour_is_found(tmp_path, ink, paper):
+    """Ink and paper of (almost) the same brightness: luminance alone shows nothing, so the
+    distance from the paper's colour takes its place and the digit reads as in black on white."""
+    lightness = [0.299 * r + 0.587 * g + 0.114 * b for r, g, b in (ink, paper)]
+    assert abs(lightness[0] - lightness[1]) < 0.12 * 255  # below what brightness alone finds
+    reference = to_mnist(grey_of(draw_digit("7", (240, 240), (60, 40, 180, 200))))
+    image = draw_digit("7", (240, 240), (60, 40, 180, 200), ink=ink, paper=paper, mode="RGB")
+    path = tmp_path / "seven.png"
+    image.save(path)
+    with pytest.raises(ImageError, match="no ink"):
+        to_mnist(grey_of(image))  # what brightness alone gives
+    result = prepare_image(path)
+    assert_mnist_like(result)
+    assert correlation(result, reference) > 0.95
+
+
+def test_colour_that_brightness_already_separates_keeps_the_brightness_image():
+    image = draw_digit("1", (120, 90), (40, 20, 80, 70), ink=(20, 30, 140), paper=(250, 245, 230),
+                       mode="RGB")  # fmt: skip
+    np.testing.assert_array_equal(decode_image_bytes(png_bytes(image)), grey_of(image))
+    plain = Image.new("RGB", (64, 48), (90, 160, 60))  # one colour: nothing to find either way
+    np.testing.assert_array_equal(decode_image_bytes(png_bytes(plain)), grey_of(plain))
+
+
 def test_transparent_canvas_export_is_composited_on_white():
     canvas = draw_digit("7", (200, 200), (40, 30, 160, 170), ink=(0, 0, 0, 255),
                         paper=(0, 0, 0, 0), mode="RGBA")  # fmt: skip

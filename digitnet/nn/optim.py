@@ -217,6 +217,7 @@ class Adam(Optimizer):
         if self.eps == 0.0:
             raise ConfigError("eps must be > 0")
         super().__init__(slots, learning_rate, weight_decay)
+        self._work = [np.empty_like(slot.param) for slot in self.slots]
 
     def _update(self, i: int, slot: Slot) -> None:
         if self.decoupled:
@@ -226,15 +227,18 @@ class Adam(Optimizer):
         else:
             grad = self._coupled_grad(slot)
         m, v = self.state["m"][i], self.state["v"][i]
+        work = self._work[i]  # one scratch array per slot: no temporaries in the step
         m *= self.beta1
-        m += (1.0 - self.beta1) * grad
+        axpy(1.0 - self.beta1, grad, m)
         v *= self.beta2
-        v += (1.0 - self.beta2) * np.square(grad)
-        step_size = self.learning_rate / (1.0 - self.beta1**self.t)
-        denom = np.sqrt(v)
-        denom /= math.sqrt(1.0 - self.beta2**self.t)
-        denom += self.eps
-        slot.param -= step_size * (m / denom)
+        np.multiply(grad, grad, out=work)
+        axpy(1.0 - self.beta2, work, v)
+        # lr·m̂/(√v̂ + eps) with m̂ = m/c1, v̂ = v/c2 is (lr·√c2/c1)·m/(√v + eps·√c2)
+        root_c2 = math.sqrt(1.0 - self.beta2**self.t)
+        np.sqrt(v, out=work)
+        work += self.eps * root_c2
+        np.divide(m, work, out=work)
+        axpy(-self.learning_rate * root_c2 / (1.0 - self.beta1**self.t), work, slot.param)
 
 
 class AdamW(Adam):

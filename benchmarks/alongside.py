@@ -15,7 +15,7 @@ from collections.abc import Callable
 from functools import partial
 
 import numpy as np
-from timing import timings
+from timing import square_product_gflops, timings
 from workloads import BATCH, digitnet_runner, mlp_flops_per_sample
 
 CHUNK_BATCHES = 64  # minibatches trained between two samples of the matmul limit
@@ -35,8 +35,7 @@ def limit_alongside(
     a, b = probe
 
     def limit_now() -> float:
-        (seconds,) = timings(lambda: a @ b, 1)
-        return scale * 2 * len(a) ** 3 / 1e9 / seconds
+        return scale * square_product_gflops(a, b, 1)[0]
 
     step = CHUNK_BATCHES * BATCH
     total = weighted = 0.0

@@ -39,7 +39,7 @@ from machine import machine_info  # noqa: E402
 from race import race_to_accuracy  # noqa: E402
 from report_speed import speed_markdown  # noqa: E402
 from scaling import plot_scaling, scaling_rows  # noqa: E402
-from timing import timings  # noqa: E402
+from timing import square_product_gflops, timings  # noqa: E402
 from workloads import (  # noqa: E402
     BATCH,
     digitnet_runner,
@@ -84,7 +84,7 @@ def product_gflops(pair: tuple[np.ndarray, np.ndarray], repeats: int) -> list[fl
     """GFLOP/s of `repeats` products of the pair with NumPy (after one warm-up)."""
     a, b = pair
     a @ b  # warm up the threads
-    return [2 * len(a) ** 3 / 1e9 / s for s in timings(lambda: a @ b, repeats)]
+    return square_product_gflops(a, b, repeats)
 
 
 def matmul_limit(squares: dict[int, tuple], repeats: int) -> dict:

@@ -95,29 +95,32 @@ def _to_grey(image: Image.Image) -> np.ndarray:
     if image.mode in ("RGBA", "LA", "PA", "RGBa", "La") or "transparency" in image.info:
         rgba = image.convert("RGBA")
         image = Image.alpha_composite(Image.new("RGBA", rgba.size, "white"), rgba)
-    grey = np.asarray(image.convert("L"), dtype=np.float32) / 255
-    if not colour or _brightness_shows_ink(grey):
+    grey_image = image.convert("L")
+    grey = np.asarray(grey_image, dtype=np.float32) / 255
+    if not colour or _brightness_shows_ink(_at_work_size(grey_image)):
         return grey
-    return _colour_distance(image, grey)
+    return _colour_distance(_at_work_size(image.convert("RGB")), grey)
+
+
+def _at_work_size(image: Image.Image) -> np.ndarray:
+    """A Pillow image area-averaged down to at most WORK_SIDE pixels on its longer side (in
+    Pillow, on 8-bit values: far faster than on floats) as float32 in [0, 1]."""
+    size = _fitted_size(image.width, image.height, WORK_SIDE)
+    if size is not None:
+        image = image.resize(size, Image.Resampling.BOX)
+    return np.asarray(image, dtype=np.float32) / 255
 
 
 def _brightness_shows_ink(grey: np.ndarray) -> bool:
     """Whether some ink differs from the paper's brightness by MIN_CONTRAST (3x3 means)."""
-    small = _shrink(grey, WORK_SIDE)
-    return bool(_box3(np.abs(small - _border_level(small))).max() >= MIN_CONTRAST)
+    return bool(_box3(np.abs(grey - _border_level(grey))).max() >= MIN_CONTRAST)
 
 
-def _colour_distance(image: Image.Image, grey: np.ndarray) -> np.ndarray:
+def _colour_distance(values: np.ndarray, grey: np.ndarray) -> np.ndarray:
     """For ink that differs from the paper in colour but hardly in brightness (red on a blue
-    of the same lightness): 1 − each pixel's distance from the paper's colour (the border's
-    median; 1 = as far as black from white), so the ink reads as dark ink on white paper,
-    at most WORK_SIDE pixels on the longer side. `grey` itself if colour shows no ink either."""
-    rgb = image.convert("RGB")
-    scale = WORK_SIDE / max(rgb.size)
-    if scale < 1:
-        size = (max(1, round(rgb.width * scale)), max(1, round(rgb.height * scale)))
-        rgb = rgb.resize(size, Image.Resampling.BOX)
-    values = np.asarray(rgb, dtype=np.float32) / 255
+    of the same lightness): 1 − each pixel's distance in `values` (H, W, 3) from the paper's
+    colour (the border's median; 1 = as far as black from white), so the ink reads as dark
+    ink on white paper. `grey` itself if colour shows no ink either."""
     paper = np.array([_border_level(values[:, :, channel]) for channel in range(3)], np.float32)
     distance = np.sqrt(np.square(values - paper).sum(axis=2) / 3)
     if _box3(distance).max() < MIN_CONTRAST:
@@ -184,11 +187,16 @@ def _validated(grey: np.ndarray) -> np.ndarray:
 def _shrink(grey: np.ndarray, max_side: int) -> np.ndarray:
     """Area-average an image whose longer side exceeds max_side down to max_side."""
     height, width = grey.shape
+    size = _fitted_size(width, height, max_side)
+    return grey if size is None else _resize(grey, size)
+
+
+def _fitted_size(width: int, height: int, max_side: int) -> tuple[int, int] | None:
+    """(width, height) scaled so the longer side is max_side; None if it already fits."""
     scale = max_side / max(height, width)
     if scale >= 1:
-        return grey
-    size = (max(1, round(width * scale)), max(1, round(height * scale)))
-    return _resize(grey, size)
+        return None
+    return max(1, round(width * scale)), max(1, round(height * scale))
 
 
 def _resize(values: np.ndarray, size: tuple[int, int]) -> np.ndarray:

@@ -90,15 +90,17 @@ def test_extreme_inputs_give_finite_outputs_and_gradients(layer):
     assert out.dtype == grad_x.dtype == np.float32
 
 
+@pytest.mark.parametrize("training", [True, False], ids=["training", "inference"])
 @pytest.mark.parametrize("slope", [0.0, 0.1])
-def test_relu_gates_equal_the_textbook_definitions(slope):
-    """x·gate equals max(x, slope·x) for finite x (zeros of either sign, tiny values, the
-    largest floats; a negative input may give −0.0, equal to 0), the textbook derivative,
-    and NaN for NaN."""
+def test_relu_gates_equal_the_textbook_definitions(slope, training):
+    """x·gate (training) and max(x, slope·x) (inference) give the textbook values for finite x
+    (zeros of either sign, tiny values, the largest floats; a negative input may give −0.0,
+    equal to 0), the textbook derivative, and NaN for NaN."""
     big = np.finfo(np.float32).max
     x = np.array([[-big, -3.5, -1e-30, -0.0, 0.0, 1e-30, 2.25, big, np.nan]], np.float32)
     layer = ReLU() if slope == 0.0 else LeakyReLU(slope)
-    out = layer.forward(x)
+    out = layer.forward(x, training=training)
+    assert out.dtype == np.float32
     grad_x = layer.backward(np.full_like(x, 2.0))
     np.testing.assert_array_equal(out[0, :-1], np.where(x > 0, x, np.float32(slope) * x)[0, :-1])
     expected_grad = np.where(x > 0, np.float32(2.0), np.float32(2.0) * np.float32(slope))

@@ -11,7 +11,7 @@ from typing import ClassVar, TypeVar
 import numpy as np
 
 from digitnet.errors import ConfigError
-from digitnet.nn.blas import GradientProduct, gemm
+from digitnet.nn.blas import GradientProduct
 from digitnet.nn.init import initialize
 
 LAYER_TYPES: dict[str, type[Layer]] = {}  # spec "type" -> class; filled by @register_layer
@@ -119,10 +119,8 @@ class Dense(Layer):
 
     def forward(self, x: np.ndarray, *, training: bool = False) -> np.ndarray:
         self._x = x
-        W = self.params["W"]
-        z = np.empty((len(x), self.fan_out), np.result_type(x, W))
-        z[...] = self.params["b"]  # the product adds onto the bias (GEMM's β = 1): no extra pass
-        gemm(x, W, z, 1.0, 1.0)
+        z = x @ self.params["W"]
+        z += self.params["b"]  # in place: no second (batch, fan_out) array
         return z
 
     def backward(

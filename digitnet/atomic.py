@@ -1,13 +1,17 @@
 """Atomic file writes: write a temporary file in the same folder, fsync, rename over the target.
 
 An interrupted write (Ctrl-C, a full disk, a crash) never leaves a half-written file behind: the
-target is either the old file or the complete new one.
+target is either the old file or the complete new one. A symbolic link is written through (its
+target file is replaced, the link stays); a device, a pipe or a socket is refused, since a rename
+would put a plain file in its place (`--out /dev/null` run as root would replace the device).
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
+import stat
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
@@ -18,9 +22,10 @@ def write_atomically(path: str | os.PathLike[str], write: Callable[[BinaryIO], N
     """Call write(file) on a temporary file beside `path`, then rename it to `path`.
 
     Raises OSError (e.g. PermissionError, FileNotFoundError for a missing folder) unchanged;
-    the temporary file is removed on any failure.
+    the temporary file is removed on any failure, and NotARegularFileError for a path that is
+    a device, a pipe or a socket. Returns the path written: a link's target for a link.
     """
-    path = Path(path)
+    path = regular_file_target(path)
     folder = path.parent if str(path.parent) else Path(".")
     fd, tmp_name = tempfile.mkstemp(dir=folder, prefix=f".{path.name}.", suffix=".tmp")
     try:
@@ -35,6 +40,28 @@ def write_atomically(path: str | os.PathLike[str], write: Callable[[BinaryIO], N
             os.unlink(tmp_name)
         raise
     _fsync_folder(folder)
+    return path
+
+
+class NotARegularFileError(OSError):
+    """The output path exists and is not a regular file (a device, a pipe, a socket)."""
+
+
+def regular_file_target(path: str | os.PathLike[str]) -> Path:
+    """The file a write to `path` replaces: `path` itself, or for a symbolic link the file it
+    points to (resolved through every link). NotARegularFileError if that exists and is not
+    a regular file or a folder (a folder is left for the write to fail on, as ever)."""
+    path = Path(path)
+    if path.is_symlink():
+        path = Path(os.path.realpath(path))
+    try:
+        mode = path.stat().st_mode
+    except OSError:
+        return path  # nothing there yet (or unreachable: the write will say why)
+    if not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
+        raise NotARegularFileError(
+            errno.EEXIST, "exists and is not a regular file (a device or a pipe)", str(path)
+        )
     return path
 
 

@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import io
 import os
-import tempfile
 import warnings
 from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from digitnet.atomic import write_atomically
 from digitnet.errors import ImageError
 
 MAX_IMAGE_PIXELS: int = 40_000_000  # user images larger than this are refused (decompression bombs)
@@ -339,20 +339,10 @@ def save_mnist_png(image28: np.ndarray, path: str | os.PathLike[str]) -> None:
         raise ValueError(f"expected a (28, 28) image, got shape {pixels.shape}")
     grey = Image.fromarray(np.round(np.clip(np.nan_to_num(pixels), 0, 1) * 255).astype(np.uint8))
     target = Path(path)
-    temp_name = None
     try:
-        descriptor, temp_name = tempfile.mkstemp(dir=target.parent, suffix=".tmp")
-        with os.fdopen(descriptor, "wb") as file:
-            grey.save(file, format="PNG")
-            file.flush()
-            os.fsync(file.fileno())
-        os.chmod(temp_name, 0o644)  # mkstemp makes 0600; this is a picture for people to open
-        os.replace(temp_name, target)
+        write_atomically(target, lambda file: grey.save(file, format="PNG"))
     except OSError as error:
         raise ImageError(f"{target}: cannot write ({error.strerror or error})") from error
-    finally:
-        if temp_name is not None:
-            Path(temp_name).unlink(missing_ok=True)  # left only if something failed
 
 
 def ascii_art(image28: np.ndarray) -> str:

@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 REPO = Path(__file__).resolve().parent.parent
@@ -45,6 +46,18 @@ def assert_one_line_error(result: subprocess.CompletedProcess, *fragments: str) 
     assert "Traceback" not in result.stderr
     for fragment in fragments:
         assert fragment in errors[0], errors[0]
+
+
+def write_kaggle_csv(path: Path, labels, images) -> Path:
+    """A Kaggle-style CSV with a header: label,pixel0..pixel783 rows, or pixel0.. only when
+    labels is None (test.csv); images are (n, 784) or (n, 28, 28) integers 0..255."""
+    rows = [",".join(map(str, np.ravel(image))) for image in images]
+    header = ",".join(f"pixel{i}" for i in range(784))
+    if labels is not None:
+        header = "label," + header
+        rows = [f"{label},{row}" for label, row in zip(labels, rows, strict=True)]
+    path.write_text(header + "\n" + "\n".join(rows) + "\n")
+    return path
 
 
 @pytest.fixture(scope="session")

@@ -7,7 +7,7 @@ import json
 
 import numpy as np
 import pytest
-from conftest import assert_one_line_error, run_cli
+from conftest import assert_one_line_error, run_cli, write_kaggle_csv
 from PIL import Image, ImageDraw
 
 
@@ -120,9 +120,7 @@ def test_decompression_bomb_is_refused(model, tmp_path):
 
 
 def test_kaggle_submission(model, mnist, tmp_path):
-    header = ",".join(f"pixel{i}" for i in range(784))
-    rows = [",".join(map(str, image.ravel())) for image in mnist.test_images[:50]]
-    (tmp_path / "test.csv").write_text(header + "\n" + "\n".join(rows) + "\n")
+    write_kaggle_csv(tmp_path / "test.csv", None, mnist.test_images[:50])
     submission = tmp_path / "submission.csv"
     result = run_cli(
         "predict",
@@ -138,6 +136,16 @@ def test_kaggle_submission(model, mnist, tmp_path):
     assert lines[1].startswith("1,")
     predicted = np.array([int(line.split(",")[1]) for line in lines[1:]])
     assert (predicted == mnist.test_labels[:50]).mean() > 0.9
+
+
+def test_a_submission_never_replaces_the_test_csv_or_the_model(model, mnist, tmp_path):
+    test_csv = write_kaggle_csv(tmp_path / "test.csv", None, mnist.test_images[:5])
+    before = test_csv.read_bytes()
+    for target, what in ((test_csv, "the --test-csv file"), (model, "the model file")):
+        result = run_cli("predict", str(model), "--test-csv", str(test_csv), "--submission",
+                         str(target))  # fmt: skip
+        assert_one_line_error(result, f"--submission {target} is {what}")
+    assert test_csv.read_bytes() == before
 
 
 @pytest.mark.parametrize(

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import REPO, assert_one_line_error, run_cli
+from conftest import REPO, assert_one_line_error, run_cli, write_kaggle_csv
 
 from digitnet.cli.run_control import checkpoint_path_of, model_path_of
 from digitnet.io import load_model
@@ -121,6 +121,11 @@ def test_a_stop_signal_saves_a_checkpoint_and_resume_finishes_bit_for_bit(tmp_pa
         "train", "--resume", "run.ckpt.npz", "--epochs", "5", "--lr", "0.1", cwd=tmp_path
     )
     assert_one_line_error(changed, "drop --lr, --epochs")  # the flags as the user types them
+    other_data = tmp_path / "other.csv"  # the same format, other images: not a moved copy
+    write_kaggle_csv(other_data, np.arange(10) % 10, np.full((10, 784), 7))
+    swapped = run_cli("train", "--resume", "run.ckpt.npz", "--train-csv", str(other_data),
+                      cwd=tmp_path)  # fmt: skip
+    assert_one_line_error(swapped, "differs from what the interrupted run trained on")
 
     # from another folder: the model is written beside the checkpoint, under the run's name
     resumed = run_cli(
@@ -168,6 +173,8 @@ def test_diverging_training_stops_with_one_line_and_keeps_good_weights(tmp_path)
         (["--lr", "inf"], "learning_rate must be a finite number"),
         (["--patience", "2", "--validation", "0"], "needs a validation set"),
         (["--out", "."], "is a folder; give a file name"),
+        (["--optimizer", "sgd", "--momentum", "0.9"], "--momentum needs --optimizer momentum"),
+        (["--kernel-size", "0"], "--kernel-size need a CNN preset"),
     ],
 )
 def test_bad_settings_give_one_line(args, message):
@@ -182,6 +189,21 @@ def test_an_unwritable_out_folder_is_refused_before_training(tmp_path):
     result = run_cli("train", "--out", str(locked / "m.npz"))
     assert_one_line_error(result, f"--out {locked / 'm.npz'}: cannot write in {locked}")
     assert "training" not in result.stderr
+
+
+def test_out_refuses_a_pipe_and_the_training_data_before_training(tmp_path):
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    result = run_cli("train", "--out", str(fifo))
+    assert_one_line_error(result, f"--out {fifo}: exists and is not a regular file")
+    assert fifo.is_fifo() and "training" not in result.stderr
+    data = tmp_path / "train.csv"
+    write_kaggle_csv(data, np.arange(20) % 10, np.zeros((20, 784), int))
+    before = data.read_bytes()
+    same = run_cli("train", "--train-csv", "train.csv", "--out", f"../{tmp_path.name}/train.csv",
+                   cwd=tmp_path)  # fmt: skip
+    assert_one_line_error(same, "is the --train-csv file; give another file name")
+    assert data.read_bytes() == before
 
 
 def test_resume_from_a_finished_model_is_refused(tmp_path):

@@ -67,6 +67,21 @@ def test_unwritable_folder(tmp_path, model):
         save_model(tmp_path / "missing" / "m.npz", model)
 
 
+def test_a_link_is_written_through_and_a_pipe_is_refused(tmp_path, model, saved):
+    """Saving to a symbolic link replaces the file it points to and keeps the link; saving
+    over a pipe (or a device) is refused, where a rename would put a file in its place."""
+    link = tmp_path / "link.npz"
+    link.symlink_to(saved.name)
+    assert save_model(link, model, {"results": {"test_accuracy": 0.9}}) == saved.resolve()
+    assert link.is_symlink() and load_model(saved).meta["results"]["test_accuracy"] == 0.9
+    fifo = tmp_path / "fifo.npz"
+    os.mkfifo(fifo)
+    with pytest.raises(ModelFileError, match="fifo.npz: exists and is not a regular file"):
+        save_model(fifo, model)
+    assert fifo.is_fifo()
+    assert sorted(os.listdir(tmp_path)) == ["fifo.npz", "link.npz", "m.npz"]  # no temporary
+
+
 def _rewrite(path, change):
     with np.load(path, allow_pickle=False) as archive:
         arrays = {k: archive[k] for k in archive.files}

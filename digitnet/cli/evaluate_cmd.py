@@ -9,6 +9,7 @@ import numpy as np
 
 from digitnet.build import layout_of
 from digitnet.cli.options import add_data_options, dataset_from_args, positive_int
+from digitnet.cli.run_control import check_output_path
 from digitnet.data.preprocess import take_first, to_inputs
 from digitnet.formats import figure_format
 from digitnet.io import load_model
@@ -38,6 +39,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     if args.plot:
         figure_format(args.plot)  # refuse a .bmp before evaluating
+        inputs = {"the model file": args.model, "the --train-csv file": args.train_csv,
+                  "the --test-csv file": args.test_csv}  # fmt: skip
+        check_output_path(args.plot, "--plot", inputs)
     model = load_model(args.model).model
     images, labels = dataset_from_args(args).split(args.split)
     images, labels = take_first(images, labels, args.limit)

@@ -13,6 +13,7 @@ import numpy as np
 
 from digitnet.atomic import write_text_atomically
 from digitnet.cli.models import load_model_or_default
+from digitnet.cli.run_control import check_output_path
 from digitnet.data.kaggle_csv import read_kaggle_csv
 from digitnet.errors import ConfigError, ImageError, OutputError
 from digitnet.images import save_mnist_png
@@ -117,6 +118,9 @@ def _unique_name(stem: str, taken: set[str]) -> str:
 
 
 def _predict_csv(args: argparse.Namespace, model_path: str | None) -> int:
+    if args.submission:
+        inputs = {"the --test-csv file": args.test_csv, "the model file": model_path}
+        check_output_path(args.submission, "--submission", inputs)
     model = load_model_or_default(model_path)
     images, _ = read_kaggle_csv(args.test_csv)
     probabilities = probabilities_for(model, images.astype(np.float32) / 255.0)

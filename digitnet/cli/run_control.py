@@ -3,11 +3,14 @@ checks of where it will write, made before the work rather than after it."""
 
 from __future__ import annotations
 
+import os
 import signal
 import sys
 import tempfile
+from collections.abc import Mapping
 from pathlib import Path
 
+from digitnet.atomic import NotARegularFileError, regular_file_target
 from digitnet.errors import ConfigError
 
 CHECKPOINT_SUFFIX = ".ckpt.npz"
@@ -37,9 +40,31 @@ class StopFlag:
         signal.signal(signal.SIGTERM, handler)
 
 
-def check_writable(out: Path) -> None:
+def check_output_path(path: str | os.PathLike[str], option: str, inputs: Mapping) -> None:
+    """ConfigError if writing `path` would replace a device or a pipe, or a file the command
+    reads: `inputs` maps a description ("the --test-csv file") to its path (None: not given)."""
+    try:
+        target = regular_file_target(path)
+    except NotARegularFileError as error:
+        raise ConfigError(f"{option} {path}: {error.strerror}") from None
+    for description, source in inputs.items():
+        if source is not None and _same_file(target, source):
+            raise ConfigError(f"{option} {path} is {description}; give another file name")
+
+
+def _same_file(a: str | os.PathLike[str], b: str | os.PathLike[str]) -> bool:
+    """Whether both paths exist and are one file (links and other spellings included)."""
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        return False
+
+
+def check_writable(out: Path, inputs: Mapping) -> None:
     """ConfigError now, before training, if the model file could not be written at the end:
-    a missing folder, a folder given as the file, or a folder we may not write in."""
+    a missing folder, a folder given as the file, a folder we may not write in, a device or
+    a pipe, or one of the `inputs` (as check_output_path)."""
+    check_output_path(out, "--out", inputs)
     if out.is_dir():
         raise ConfigError(f"--out {out} is a folder; give a file name such as {out / 'model.npz'}")
     if not out.parent.is_dir():

@@ -9,6 +9,7 @@ import numpy as np
 
 from digitnet.cli.models import load_model_or_default
 from digitnet.cli.options import add_data_options, dataset_from_args
+from digitnet.cli.run_control import check_output_path
 from digitnet.errors import DataError
 from digitnet.formats import figure_format, percent
 from digitnet.images import ascii_art
@@ -41,6 +42,7 @@ def run(args: argparse.Namespace) -> int:
     out = None if args.no_plot else args.out or f"show-{args.split}-{args.index}.png"
     if out:
         figure_format(out)  # refuse a .bmp before loading anything
+        check_output_path(out, "--out", {"the model file": args.model})
     model = load_model_or_default(args.model)
     images, labels = dataset_from_args(args).split(args.split)
     if not 0 <= args.index < len(images):

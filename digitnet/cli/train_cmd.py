@@ -18,11 +18,14 @@ from digitnet.cli.run_control import (
     model_path_of,
 )
 from digitnet.config import ModelConfig, TrainConfig, replace
+from digitnet.data.datasets import Dataset
 from digitnet.errors import ConfigError, TrainingDiverged
 from digitnet.io import save_model
 from digitnet.pipeline import fit, model_metadata, prepare_data, random_streams
 from digitnet.presets import DEFAULT_PRESET, PRESETS, get_preset
 from digitnet.reports import write_training_artifacts
+
+DATA_OPTIONS = ("data_dir", "train_csv", "test_csv")  # where the images come from
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -137,7 +140,7 @@ def _sizes(text: str) -> tuple[int, ...]:
 def configs_from_args(args: argparse.Namespace) -> tuple[str, ModelConfig, TrainConfig]:
     """The preset's settings with the command line's overrides applied."""
     preset = get_preset(args.preset or DEFAULT_PRESET)
-    if preset.model.kind != "cnn" and (args.conv or args.kernel_size):
+    if preset.model.kind != "cnn" and (args.conv is not None or args.kernel_size is not None):
         raise ConfigError("--conv and --kernel-size need a CNN preset (--preset cnn or cnn-best)")
     output = args.output
     if args.loss is not None:
@@ -176,6 +179,10 @@ def configs_from_args(args: argparse.Namespace) -> tuple[str, ModelConfig, Train
         test_limit=args.test_limit,
         log_every=args.log_every,
     )
+    if args.momentum is not None and train.optimizer not in ("momentum", "nesterov"):
+        raise ConfigError(
+            f"--momentum needs --optimizer momentum or nesterov (this run's is {train.optimizer})"
+        )
     if args.iterations is not None or args.epochs is not None:
         # an explicit budget replaces the preset's: --epochs clears its iteration count
         train = dataclasses.replace(train, iterations=args.iterations)
@@ -183,7 +190,7 @@ def configs_from_args(args: argparse.Namespace) -> tuple[str, ModelConfig, Train
 
 
 def run(args: argparse.Namespace) -> int:
-    model = state = optimizer_state = rng_states = None
+    model = state = optimizer_state = rng_states = data_fingerprint = None
     if args.resume:
         given = [
             flag for dest, flag in args.setting_flags.items() if getattr(args, dest) is not None
@@ -197,16 +204,26 @@ def run(args: argparse.Namespace) -> int:
         model_config, train_config = checkpoint.model_config, checkpoint.train_config
         model, state = checkpoint.model, checkpoint.state
         optimizer_state, rng_states = checkpoint.optimizer_state, checkpoint.rng_states
-        for key, value in checkpoint.meta.get("data_options", {}).items():
-            if getattr(args, key, None) is None:  # data given now (moved, say) replaces it
+        if all(getattr(args, key) is None for key in DATA_OPTIONS):  # else: data given now
+            for key, value in checkpoint.meta.get("data_options", {}).items():  # (moved, say)
                 setattr(args, key, value)
+        args.no_plot = args.no_plot or checkpoint.meta.get("no_plot", False)
+        data_fingerprint = checkpoint.meta.get("data_fingerprint")
         out = Path(args.out) if args.out else model_path_of(Path(args.resume))
     else:
         preset_name, model_config, train_config = configs_from_args(args)
         out = Path(args.out or "model.npz")
-    data_options = {k: getattr(args, k) for k in ("data_dir", "train_csv", "test_csv")}
-    check_writable(out)
+    data_options = {key: getattr(args, key) for key in DATA_OPTIONS}
+    check_writable(
+        out,
+        {
+            "the --train-csv file": args.train_csv,
+            "the --test-csv file": args.test_csv,
+            "the checkpoint being resumed": args.resume,
+        },
+    )
     dataset = dataset_from_args(args)
+    _check_same_data(dataset, data_fingerprint)
     data = prepare_data(
         dataset, model_config, train_config, random_streams(train_config.seed)["split"]
     )
@@ -246,6 +263,8 @@ def run(args: argparse.Namespace) -> int:
     )
     meta["data_options"] = data_options
     if result.stop_reason == "interrupted":
+        meta["data_fingerprint"] = dataset.fingerprint()
+        meta["no_plot"] = args.no_plot
         checkpoint_path = checkpoint_path_of(out)
         save_checkpoint(checkpoint_path, fitted.trainer, result.state, meta)
         print(
@@ -260,6 +279,16 @@ def run(args: argparse.Namespace) -> int:
         raise TrainingDiverged(f"{result.message}; saved them to {out}")
     _print_results(fitted.results, written, result.stop_reason, args.json)
     return 0
+
+
+def _check_same_data(dataset: Dataset, fingerprint: str | None) -> None:
+    """ConfigError if the data a resumed run was given differs from the interrupted run's
+    fingerprint (None: a new run, or a checkpoint from before fingerprints were kept)."""
+    if fingerprint is not None and dataset.fingerprint() != fingerprint:
+        raise ConfigError(
+            f"--resume: the data ({dataset.source}) differs from what the interrupted run "
+            "trained on; resume with the same images and labels, or start a new run"
+        )
 
 
 def _print_results(results: dict, written: list[Path], stop_reason: str, as_json: bool) -> None:

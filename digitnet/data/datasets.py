@@ -6,6 +6,7 @@ preprocess.py's job.
 
 from __future__ import annotations
 
+import hashlib
 import os
 from dataclasses import dataclass, field
 from importlib import resources
@@ -60,6 +61,18 @@ class Dataset:
     test_images: np.ndarray | None = None
     test_labels: np.ndarray | None = None
     checks: tuple[str, ...] = field(default=())  # what was verified, one line each
+
+    def fingerprint(self) -> str:
+        """SHA-256 (hex) of every image and label, with their shapes: what a resumed training
+        checks its data against (the same data moved elsewhere has the same fingerprint)."""
+        digest = hashlib.sha256()
+        for array in (self.train_images, self.train_labels, self.test_images, self.test_labels):
+            if array is None:
+                digest.update(b"none")
+                continue
+            digest.update(repr(array.shape).encode())
+            digest.update(np.ascontiguousarray(array, dtype=np.uint8).tobytes())
+        return digest.hexdigest()
 
     def split(self, name: str) -> tuple[np.ndarray, np.ndarray]:
         """(images, labels) of "train" or "test"; DataError when that split is absent."""

@@ -17,7 +17,8 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 from digitnet.atomic import write_atomically
 from digitnet.errors import ImageError
 
-MAX_IMAGE_PIXELS: int = 40_000_000  # user images larger than this are refused (decompression bombs)
+MAX_IMAGE_PIXELS: int = 40_000_000  # larger images are refused (decompression bombs), except a
+# JPEG, which is decoded at a reduced scale instead (Pillow's draft mode)
 MAX_FILE_BYTES: int = 50 * 1024 * 1024
 
 FORMATS = ("PNG", "JPEG", "BMP", "GIF", "WEBP", "TIFF")  # JPEG includes phones' MPO files
@@ -61,6 +62,11 @@ def decode_image_bytes(data: bytes, *, name: str = "upload") -> np.ndarray:
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             with Image.open(io.BytesIO(data), formats=FORMATS) as image:
                 width, height = image.size
+                if width * height > MAX_IMAGE_PIXELS and image.format in ("JPEG", "MPO"):
+                    # a large phone photo (48 MP and up): JPEG decodes at 1/2 to 1/8 scale,
+                    # still at least WORK_SIDE on each side, the size it is shrunk to anyway
+                    image.draft(image.mode, (WORK_SIDE, WORK_SIDE))
+                    width, height = image.size
                 if width * height > MAX_IMAGE_PIXELS:
                     raise ImageError(
                         f"{name}: {width}x{height} pixels is over the {MAX_IMAGE_PIXELS} limit"

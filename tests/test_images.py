@@ -326,6 +326,21 @@ def test_decompression_bomb_is_refused_from_the_header(side):
     assert "bomb.png" in str(caught.value)
 
 
+def test_a_phone_photo_over_the_pixel_limit_is_read_at_a_reduced_scale():
+    """A 48 MP phone JPEG (8064x6048) is decoded at 1/4 scale rather than refused; a PNG of as
+    many pixels is still refused, having no reduced-scale decoding."""
+    photo = Image.new("RGB", (8064, 6048), (235, 230, 220))
+    ImageDraw.Draw(photo).line([(4000, 800), (4000, 5200)], fill=(30, 30, 40), width=500)
+    buffer = io.BytesIO()
+    photo.save(buffer, format="JPEG", quality=80)
+    grey = decode_image_bytes(buffer.getvalue(), name="phone.jpg")
+    assert grey.shape == (1512, 2016)
+    digit = to_mnist(grey)
+    assert digit[5:23, 12:16].max(axis=1).min() > 0.9 and digit[:, :8].max() < 0.05  # a "1"
+    with pytest.raises(ImageError, match="over the 40000000 limit"):
+        decode_image_bytes(png_bytes(photo.convert("1")), name="poster.png")
+
+
 @settings(max_examples=200, deadline=None)
 @given(st.binary(max_size=2000))
 def test_any_bytes_decode_to_an_image_or_image_error(data):

@@ -24,8 +24,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "predict",
         help="predict the digit in your own images",
-        description="Predict the digit in each image file (PNG, JPEG, BMP, GIF, WebP, TIFF; any "
-        "size; dark ink on light paper or light on dark). Images are preprocessed the way "
+        description="Predict the digit in each image file (PNG, JPEG, BMP, GIF, WebP, TIFF, up "
+        "to 40 million pixels, larger JPEGs at a reduced scale; dark ink on light paper or "
+        "light on dark). Images are preprocessed the way "
         "MNIST was made: cropped to the ink, fitted to 20x20, centred by mass in 28x28. "
         "MODEL (a .npz file) is optional: without it the bundled default model is used.",
     )

@@ -55,19 +55,23 @@ def load_default_model() -> ModelFile:
 
 
 def unit_images(images: np.ndarray) -> np.ndarray:
-    """(n, 28, 28) float32 in [0, 1] from (n, 28, 28), (n, 784), (n, 28, 28, 1), (28, 28) or
-    (784,) images, n >= 0: integers are 0-255 pixels (divided by 255), floats and booleans
+    """(n, 28, 28) float32 in [0, 1] from (n, 28, 28), (n, 784), (n, 28, 28, 1), (n, 1, 28, 28)
+    or one such image, n >= 0: integers are 0-255 pixels (divided by 255), floats and booleans
     already lie in [0, 1] (a rounding error of 0.001 is clipped). ImageError for another
     shape or type, NaN/infinity, values out of range, or integer images that only reach 1
     (0/1 images, which as 0-255 pixels would be read as nearly blank)."""
     array = np.asarray(images)
-    if array.shape[-3:] == (28, 28, 1):
+    if array.ndim in (3, 4) and array.shape[-3:] == (28, 28, 1):  # a channel last
         array = array[..., 0]
-    shaped = array.shape[-2:] == (28, 28) or array.shape[-1:] == (784,)
+    elif array.ndim == 4 and array.shape[1:] == (1, 28, 28):  # a channel first (PyTorch's)
+        array = array[:, 0]
+    shaped = (array.ndim in (2, 3) and array.shape[-2:] == (28, 28)) or (
+        array.ndim in (1, 2) and array.shape[-1:] == (784,)
+    )
     if array.dtype.kind not in "buif" or not shaped:
         raise ImageError(
-            f"expected 28x28 images as (n, 28, 28) or (n, 784) numbers, got shape "
-            f"{array.shape} of {array.dtype}"
+            "expected 28x28 images as (n, 28, 28), (n, 784), (n, 28, 28, 1) or (n, 1, 28, 28) "
+            f"numbers, or one such image; got shape {array.shape} of {array.dtype}"
         )
     if array.size == 0:
         return np.zeros((0, 28, 28), np.float32)

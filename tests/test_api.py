@@ -108,6 +108,7 @@ def test_predict_takes_integer_or_unit_float_images_in_any_documented_shape(netw
         images / 255.0,
         images.reshape(5, 784),
         images[..., None],
+        images[:, None],  # channel first, as PyTorch's
     ):
         np.testing.assert_array_equal(network.predict(same), expected)
     assert network.predict(images[0]).tolist() == [expected[0]]  # one (28, 28) image
@@ -125,6 +126,9 @@ def test_predict_takes_integer_or_unit_float_images_in_any_documented_shape(netw
         (np.zeros((27, 27)), "shape \\(27, 27\\)"),
         (np.zeros((2, 392)), "shape \\(2, 392\\)"),
         (np.array(["a"] * 784), "got shape"),
+        (np.zeros((2, 3, 28, 28)), "shape \\(2, 3, 28, 28\\)"),  # not to be read as 6 images
+        (np.zeros((3, 28, 28, 1, 1)), "shape \\(3, 28, 28, 1, 1\\)"),
+        (np.zeros((2, 2, 784)), "shape \\(2, 2, 784\\)"),
         ((np.arange(784) % 2).reshape(1, 28, 28), "only reach 1"),  # 0/1 integers
     ],
 )

@@ -154,8 +154,8 @@ def to_mnist(grey: np.ndarray, *, ink: str = "auto") -> np.ndarray:
         raise ImageError("no ink found: the image is blank")
     threshold = max(otsu_threshold(residual), 5 * noise, 0.25 * contrast)
     mask = remove_specks(residual > threshold)
-    if not mask.any():
-        raise ImageError("no ink found: the image is blank")
+    if not mask.any():  # contrast, but only in specks: noise, grain, dust
+        raise ImageError("no ink found: nothing but specks stands out from the paper")
     level = np.percentile(residual[mask], 90)  # the ink's core reaches 1, like MNIST strokes
     ink_map = np.where(mask, np.clip(residual / level, 0, 1), 0)
     return center_of_mass_shift(fit_box(crop_to_ink(ink_map, mask), BOX))

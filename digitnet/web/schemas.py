@@ -86,11 +86,9 @@ def pixel_array(pixels: object, scale: int) -> np.ndarray:
     else:
         raise InputError(f"a flat pixels list must hold 784 numbers (28x28), got {len(pixels)}")
     height, width = len(rows), len(rows[0])
-    if not (MIN_SIDE <= height <= MAX_SIDE and MIN_SIDE <= width <= MAX_SIDE):
-        raise InputError(
-            f"the image is {height}x{width}; each side must be {MIN_SIDE} to {MAX_SIDE} pixels"
-        )
-    for index, row in enumerate(rows):
+    if height > MAX_SIDE:  # before looking at the rows, so a huge list is not walked
+        raise InputError(f"the image has {height} rows; at most {MAX_SIDE} are allowed")
+    for index, row in enumerate(rows):  # an image's sides mean something once rows are even
         if len(row) != width:
             raise InputError(
                 f"pixels rows differ in length: row 0 has {width}, row {index} has {len(row)}"
@@ -98,6 +96,10 @@ def pixel_array(pixels: object, scale: int) -> np.ndarray:
         if not {type(value) for value in row} <= set(NUMBER_TYPES):
             bad = next(value for value in row if type(value) not in NUMBER_TYPES)
             raise InputError(f"pixels must be numbers, row {index} holds {_describe(bad)}")
+    if not (MIN_SIDE <= height <= MAX_SIDE and MIN_SIDE <= width <= MAX_SIDE):
+        raise InputError(
+            f"the image is {height}x{width}; each side must be {MIN_SIDE} to {MAX_SIDE} pixels"
+        )
     try:
         values = np.array(rows, dtype=np.float64)
     except OverflowError:

@@ -60,8 +60,8 @@ def prepare_data(
     )
     if train_config.validation >= len(images):
         raise DataError(
-            f"--validation {train_config.validation} leaves nothing to train on "
-            f"({len(images)} training images); use a smaller --validation or 0"
+            f"holding out {train_config.validation} images for validation leaves nothing to "
+            f"train on ({len(images)} training images); hold out fewer, or 0"
         )
     (train_images, train_labels), (val_images, val_labels) = split_validation(
         images, labels, train_config.validation, split_rng

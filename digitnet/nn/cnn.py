@@ -75,7 +75,11 @@ def build_cnn(
             layers.append(BatchNorm(c, dtype=dtype))
         if (i + 1) % pool_every == 0 or i == len(channels) - 1:
             if side < 2:
-                raise ConfigError(f"too many pooling blocks for 28x28 images: {channels}")
+                raise ConfigError(
+                    f"28x28 images shrink to {max(side, 0)}x{max(side, 0)} before pooling block "
+                    f"{i + 1} with kernels of {kernel_size}x{kernel_size} and channels "
+                    f"{channels}: use smaller kernels or fewer blocks"
+                )
             # max(relu(a), relu(b), ...) = relu(max(a, b, ...)): pooling first computes the same
             # function (and gradient) with the ReLU on a quarter of the values
             layers += [MaxPool2D(2), ReLU()]

@@ -184,7 +184,12 @@ def test_plot_writes_every_figure(model, tmp_path):
             assert image.size[0] > 300, kind
 
 
-def test_plot_into_a_missing_folder(model, tmp_path):
+def test_plot_creates_a_missing_folder_and_refuses_a_file(model, tmp_path):
+    folder = tmp_path / "new" / "plots"
+    result = run_cli("plot", str(model), "--kind", "weights", "--out-dir", str(folder))
+    assert result.returncode == 0, result.stderr
+    assert (folder / "m.weights.png").stat().st_size > 1000
     assert_one_line_error(
-        run_cli("plot", str(model), "--out-dir", str(tmp_path / "no")), "no such folder"
+        run_cli("plot", str(model), "--out-dir", str(folder / "m.weights.png")),
+        "is a file, not a folder",
     )

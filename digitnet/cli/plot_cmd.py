@@ -11,8 +11,9 @@ import numpy as np
 from digitnet.build import layout_of
 from digitnet.cli.models import load_model_or_default
 from digitnet.cli.options import add_data_options, dataset_from_args, whole_number
+from digitnet.cli.run_control import output_folder
 from digitnet.data.preprocess import to_inputs
-from digitnet.errors import DataError, OutputError
+from digitnet.errors import DataError
 from digitnet.history_file import read_history
 from digitnet.pipeline import evaluate
 
@@ -40,7 +41,11 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--history", metavar="FILE", help="history JSON (default: MODEL's .history.json beside it)"
     )
-    parser.add_argument("--out-dir", metavar="DIR", help="where to write (default: beside MODEL)")
+    parser.add_argument(
+        "--out-dir",
+        metavar="DIR",
+        help="where to write (created if missing; default: beside MODEL)",
+    )
     parser.add_argument(
         "--count",
         type=prediction_count,
@@ -56,11 +61,10 @@ def run(args: argparse.Namespace) -> int:
 
     kinds = KINDS if "all" in args.kind else tuple(args.kind)
     model_path = Path(args.model) if args.model else Path("default.npz")
-    out_dir = (
-        Path(args.out_dir) if args.out_dir else (model_path.parent if args.model else Path("."))
-    )
-    if not out_dir.is_dir():
-        raise OutputError(f"--out-dir {out_dir}: no such folder")
+    if args.out_dir:
+        out_dir = output_folder(args.out_dir, "--out-dir")
+    else:
+        out_dir = model_path.parent if args.model else Path(".")
     model = load_model_or_default(args.model)
     stem = model_path.stem
     written: list[Path] = []

@@ -13,7 +13,7 @@ import numpy as np
 
 from digitnet.atomic import write_text_atomically
 from digitnet.cli.models import load_model_or_default
-from digitnet.cli.run_control import check_output_path
+from digitnet.cli.run_control import check_output_path, output_folder
 from digitnet.data.kaggle_csv import read_kaggle_csv
 from digitnet.errors import ConfigError, ImageError, OutputError
 from digitnet.images import save_mnist_png
@@ -70,7 +70,7 @@ def run(args: argparse.Namespace) -> int:
         raise ConfigError("--submission needs --test-csv")
     if not inputs:
         raise ConfigError("no image files given (usage: digitnet predict [MODEL] IMAGE ...)")
-    save_dir = _save_folder(args.save_input) if args.save_input else None
+    save_dir = output_folder(args.save_input, "--save-input") if args.save_input else None
     model = load_model_or_default(model_path)
     failures = 0
     saved_names: set[str] = set()
@@ -93,18 +93,6 @@ def run(args: argparse.Namespace) -> int:
     if failures and len(inputs) > 1:
         print(f"digitnet: {failures} of {len(inputs)} images could not be read", file=sys.stderr)
     return 1 if failures else 0
-
-
-def _save_folder(text: str) -> Path:
-    """--save-input's folder, created if missing; OutputError if it cannot be."""
-    folder = Path(text)
-    if folder.exists() and not folder.is_dir():
-        raise OutputError(f"--save-input {folder}: is a file, not a folder")
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-    except OSError as error:
-        raise OutputError(f"--save-input {folder}: cannot create it ({error.strerror})") from None
-    return folder
 
 
 def _unique_name(stem: str, taken: set[str]) -> str:

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from digitnet.atomic import NotARegularFileError, regular_file_target
-from digitnet.errors import ConfigError
+from digitnet.errors import ConfigError, OutputError
 
 CHECKPOINT_SUFFIX = ".ckpt.npz"
 
@@ -58,6 +58,19 @@ def _same_file(a: str | os.PathLike[str], b: str | os.PathLike[str]) -> bool:
         return os.path.samefile(a, b)
     except OSError:
         return False
+
+
+def output_folder(text: str, option: str) -> Path:
+    """The folder an option names for files to write, created if missing; OutputError if it
+    is a file or cannot be created."""
+    folder = Path(text)
+    if folder.exists() and not folder.is_dir():
+        raise OutputError(f"{option} {folder}: is a file, not a folder")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise OutputError(f"{option} {folder}: cannot create it ({error.strerror})") from None
+    return folder
 
 
 def check_writable(out: Path, inputs: Mapping) -> None:

@@ -8,11 +8,11 @@ import json
 import numpy as np
 
 from digitnet.build import layout_of
+from digitnet.cli.models import load_model_or_default
 from digitnet.cli.options import add_data_options, dataset_from_args, positive_int
 from digitnet.cli.run_control import check_output_path
 from digitnet.data.preprocess import take_first, to_inputs
 from digitnet.formats import figure_format
-from digitnet.io import load_model
 from digitnet.pipeline import evaluate
 
 
@@ -23,7 +23,12 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         description="Accuracy, mean cost, per-class precision/recall/F1 and the confusion "
         "matrix of a model on a dataset's test split (default: the bundled MNIST).",
     )
-    parser.add_argument("model", metavar="MODEL", help="a model file written by `digitnet train`")
+    parser.add_argument(
+        "model",
+        nargs="?",
+        metavar="MODEL",
+        help="a model file written by `digitnet train` (default: the bundled model)",
+    )
     add_data_options(parser)
     parser.add_argument("--split", choices=["test", "train"], default="test")
     parser.add_argument("--limit", type=positive_int, help="evaluate on the first N images only")
@@ -42,7 +47,8 @@ def run(args: argparse.Namespace) -> int:
         inputs = {"the model file": args.model, "the --train-csv file": args.train_csv,
                   "the --test-csv file": args.test_csv}  # fmt: skip
         check_output_path(args.plot, "--plot", inputs)
-    model = load_model(args.model).model
+    model = load_model_or_default(args.model)
+    name = args.model or "the bundled model"
     images, labels = dataset_from_args(args).split(args.split)
     images, labels = take_first(images, labels, args.limit)
     report = evaluate(model, to_inputs(images, layout=layout_of(model)), labels)
@@ -52,11 +58,11 @@ def run(args: argparse.Namespace) -> int:
         from digitnet.plots import plot_confusion
 
         confusion = np.array(report["confusion"])
-        plot_confusion(confusion, args.plot, title=f"{args.model} ({args.split})")
+        plot_confusion(confusion, args.plot, title=f"{name} ({args.split})")
     if args.json:
-        print(json.dumps({"model": args.model, "split": args.split, **report}))
+        print(json.dumps({"model": name, "split": args.split, **report}))
         return 0
-    print(format_report(report, f"{args.model} on {report['n']} {args.split} images"))
+    print(format_report(report, f"{name} on {report['n']} {args.split} images"))
     if args.plot:
         print(f"wrote {args.plot}")
     return 0

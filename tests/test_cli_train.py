@@ -191,6 +191,16 @@ def test_an_unwritable_out_folder_is_refused_before_training(tmp_path):
     assert "training" not in result.stderr
 
 
+def test_a_finite_blow_up_finishes_with_a_warning_about_the_learning_rate(tmp_path):
+    """Adam at lr 1e6 keeps the cost finite (no divergence stop) but far above the start."""
+    args = ["--train-limit", "2000", "--test-limit", "200", "--validation", "0", "--epochs", "1"]
+    high = run_cli("train", *args, "--lr", "1e6", "--out", str(tmp_path / "hi.npz"), "--no-plot")
+    assert high.returncode == 0, high.stderr
+    assert "warning: training raised the cost" in high.stderr and "(--lr)" in high.stderr
+    fine = run_cli("train", *args, "--out", str(tmp_path / "ok.npz"), "--no-plot")
+    assert fine.returncode == 0 and "warning" not in fine.stderr
+
+
 def test_out_refuses_a_pipe_and_the_training_data_before_training(tmp_path):
     fifo = tmp_path / "fifo"
     os.mkfifo(fifo)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import statistics
 import sys
 from pathlib import Path
 
@@ -24,6 +25,7 @@ from digitnet.io import save_model
 from digitnet.pipeline import fit, model_metadata, prepare_data, random_streams
 from digitnet.presets import DEFAULT_PRESET, PRESETS, get_preset
 from digitnet.reports import write_training_artifacts
+from digitnet.trainer import History
 
 DATA_OPTIONS = ("data_dir", "train_csv", "test_csv")  # where the images come from
 
@@ -277,6 +279,7 @@ def run(args: argparse.Namespace) -> int:
     written = [out, *write_training_artifacts(out, result.history, plot=not args.no_plot)]
     if result.stop_reason == "diverged":
         raise TrainingDiverged(f"{result.message}; saved them to {out}")
+    _warn_if_the_cost_rose(result.history)
     _print_results(fitted.results, written, result.stop_reason, args.json)
     return 0
 
@@ -288,6 +291,22 @@ def _check_same_data(dataset: Dataset, fingerprint: str | None) -> None:
         raise ConfigError(
             f"--resume: the data ({dataset.source}) differs from what the interrupted run "
             "trained on; resume with the same images and labels, or start a new run"
+        )
+
+
+def _warn_if_the_cost_rose(history: History) -> None:
+    """A warning on stderr when the last tenth of the steps cost more on average than the
+    first step, the untrained network: finite, so not caught as divergence, but a sign of a
+    learning rate too high."""
+    losses = history.step_losses
+    if len(losses) < 10:
+        return
+    start, end = losses[0], statistics.fmean(losses[-(len(losses) // 10) :])
+    if end > start:
+        print(
+            f"digitnet: warning: training raised the cost (first step {start:.4g}, last steps "
+            f"{end:.4g} on average): the learning rate may be too high (--lr)",
+            file=sys.stderr,
         )
 
 

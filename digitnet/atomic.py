@@ -44,25 +44,30 @@ def write_atomically(path: str | os.PathLike[str], write: Callable[[BinaryIO], N
 
 
 class NotARegularFileError(OSError):
-    """The output path exists and is not a regular file (a device, a pipe, a socket)."""
+    """The output path leads to something other than a regular file: a device, a pipe, a
+    socket, or a loop of symbolic links."""
 
 
 def regular_file_target(path: str | os.PathLike[str]) -> Path:
     """The file a write to `path` replaces: `path` itself, or for a symbolic link the file it
-    points to (resolved through every link). NotARegularFileError if that exists and is not
-    a regular file or a folder (a folder is left for the write to fail on, as ever)."""
+    points to (through every link; a dangling link's target is created). NotARegularFileError
+    if what the path leads to exists and is not a regular file or a folder (a folder is left
+    for the write to fail on, as ever), or for a loop of links."""
     path = Path(path)
-    if path.is_symlink():
-        path = Path(os.path.realpath(path))
     try:
-        mode = path.stat().st_mode
-    except OSError:
-        return path  # nothing there yet (or unreachable: the write will say why)
-    if not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
+        mode = os.stat(path).st_mode  # follows links, /dev/stdout to its pipe included
+    except OSError as error:
+        if error.errno == errno.ELOOP:
+            raise NotARegularFileError(
+                errno.ELOOP, "is a loop of symbolic links", str(path)
+            ) from None
+        mode = None  # nothing there yet (or unreachable: the write will say why)
+    if mode is not None and not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
         raise NotARegularFileError(
-            errno.EEXIST, "exists and is not a regular file (a device or a pipe)", str(path)
-        )
-    return path
+            errno.EEXIST, "exists and is not a regular file (a device, a pipe or a socket)",
+            str(path),
+        )  # fmt: skip
+    return Path(os.path.realpath(path)) if path.is_symlink() else path
 
 
 def write_bytes_atomically(path: str | os.PathLike[str], data: bytes) -> Path:

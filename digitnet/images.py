@@ -18,7 +18,8 @@ from digitnet.atomic import write_atomically
 from digitnet.errors import ImageError
 
 MAX_IMAGE_PIXELS: int = 40_000_000  # larger images are refused (decompression bombs), except a
-# JPEG, which is decoded at a reduced scale instead (Pillow's draft mode)
+# JPEG, which is decoded at a reduced scale instead (Pillow's draft mode) up to Pillow's own
+# limit of about 179 million pixels
 MAX_FILE_BYTES: int = 50 * 1024 * 1024
 
 FORMATS = ("PNG", "JPEG", "BMP", "GIF", "WEBP", "TIFF")  # JPEG includes phones' MPO files
@@ -58,8 +59,11 @@ def decode_image_bytes(data: bytes, *, name: str = "upload") -> np.ndarray:
         raise ImageError(f"{name}: the file is {len(data)} bytes, over the {MAX_FILE_BYTES} limit")
     try:
         with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # odd EXIF etc.: decode anyway, same in tests and use
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            # odd EXIF etc.: decode anyway, same in tests and use. Pillow's decompression-bomb
+            # warning (over 89 million pixels) is ignored too: the size checks below refuse
+            # what is too large or decode a JPEG at a reduced scale; its error (twice that)
+            # still stops Image.open
+            warnings.simplefilter("ignore")
             with Image.open(io.BytesIO(data), formats=FORMATS) as image:
                 width, height = image.size
                 if width * height > MAX_IMAGE_PIXELS and image.format in ("JPEG", "MPO"):

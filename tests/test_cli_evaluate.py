@@ -56,6 +56,17 @@ def test_evaluate_without_a_model_measures_the_bundled_one():
     assert report["accuracy"] > 0.97  # the default model: 98.89% on all 10,000
 
 
+def test_plots_never_replace_the_model_they_read(trained_model):
+    before = trained_model.read_bytes()
+    alias = trained_model.with_name("alias.png")  # another name for the model file
+    alias.symlink_to(trained_model.name)
+    for command in (["evaluate", str(trained_model), "--plot", str(alias)],
+                    ["show", str(trained_model), "--index", "0", "--out", str(alias)]):  # fmt: skip
+        assert_one_line_error(run_cli(*command), f"{alias} is the model file")
+    alias.unlink()
+    assert trained_model.read_bytes() == before
+
+
 def test_evaluate_text_and_heat_map(trained_model, tmp_path):
     png = tmp_path / "confusion.png"
     result = run_cli("evaluate", str(trained_model), "--limit", "500", "--plot", str(png))

@@ -125,13 +125,13 @@ def test_a_stop_signal_saves_a_checkpoint_and_resume_finishes_bit_for_bit(tmp_pa
     write_kaggle_csv(other_data, np.arange(10) % 10, np.full((10, 784), 7))
     swapped = run_cli("train", "--resume", "run.ckpt.npz", "--train-csv", str(other_data),
                       cwd=tmp_path)  # fmt: skip
-    assert_one_line_error(swapped, "differs from what the interrupted run trained on")
+    assert_one_line_error(swapped, "differs from what the interrupted run trained on (the bundled")
 
-    # from another folder: the model is written beside the checkpoint, under the run's name
-    resumed = run_cli(
-        "train", "--resume", f"{tmp_path.name}/run.ckpt.npz", "--no-plot", cwd=tmp_path.parent
-    )
+    # from another folder: the model is written beside the checkpoint, under the run's name,
+    # with the interrupted run's --no-plot remembered
+    resumed = run_cli("train", "--resume", f"{tmp_path.name}/run.ckpt.npz", cwd=tmp_path.parent)
     assert resumed.returncode == 0, resumed.stderr
+    assert not (tmp_path / "run.cost.png").exists()
     with np.load(tmp_path / "ref.npz") as ref, np.load(tmp_path / "run.npz") as run:
         params = [k for k in ref.files if k.startswith("param/")]
         for key in params:
@@ -201,6 +201,7 @@ def test_a_finite_blow_up_finishes_with_a_warning_about_the_learning_rate(tmp_pa
     assert fine.returncode == 0 and "warning" not in fine.stderr
 
 
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no named pipes on this system")
 def test_out_refuses_a_pipe_and_the_training_data_before_training(tmp_path):
     fifo = tmp_path / "fifo"
     os.mkfifo(fifo)
@@ -214,6 +215,10 @@ def test_out_refuses_a_pipe_and_the_training_data_before_training(tmp_path):
                    cwd=tmp_path)  # fmt: skip
     assert_one_line_error(same, "is the --train-csv file; give another file name")
     assert data.read_bytes() == before
+    (tmp_path / "dangling.npz").symlink_to("missing/m.npz")  # the link's folder is checked
+    result = run_cli("train", "--out", str(tmp_path / "dangling.npz"))
+    assert_one_line_error(result, f"the folder {tmp_path / 'missing'} does not exist")
+    assert "training" not in result.stderr
 
 
 def test_resume_from_a_finished_model_is_refused(tmp_path):

@@ -326,15 +326,22 @@ def test_decompression_bomb_is_refused_from_the_header(side):
     assert "bomb.png" in str(caught.value)
 
 
-def test_a_phone_photo_over_the_pixel_limit_is_read_at_a_reduced_scale():
-    """A 48 MP phone JPEG (8064x6048) is decoded at 1/4 scale rather than refused; a PNG of as
-    many pixels is still refused, having no reduced-scale decoding."""
-    photo = Image.new("RGB", (8064, 6048), (235, 230, 220))
-    ImageDraw.Draw(photo).line([(4000, 800), (4000, 5200)], fill=(30, 30, 40), width=500)
+@pytest.mark.parametrize(
+    ("mode", "size", "decoded"),
+    [("RGB", (8064, 6048), (1512, 2016)), ("L", (12000, 9000), (1125, 1500))],
+    ids=["48MP", "108MP-past-pillows-warning"],
+)
+def test_a_phone_photo_over_the_pixel_limit_is_read_at_a_reduced_scale(mode, size, decoded):
+    """A 48 or 108 MP phone JPEG is decoded at 1/4 or 1/8 scale rather than refused; a PNG of
+    as many pixels is still refused, having no reduced-scale decoding."""
+    photo = Image.new(mode, size, "#ebe6dc")
+    x, height = size[0] // 2, size[1]
+    ImageDraw.Draw(photo).line([(x, height // 7), (x, height * 6 // 7)], fill="#1e1e28",
+                               width=size[0] // 16)  # fmt: skip
     buffer = io.BytesIO()
     photo.save(buffer, format="JPEG", quality=80)
     grey = decode_image_bytes(buffer.getvalue(), name="phone.jpg")
-    assert grey.shape == (1512, 2016)
+    assert grey.shape == decoded
     digit = to_mnist(grey)
     assert digit[5:23, 12:16].max(axis=1).min() > 0.9 and digit[:, :8].max() < 0.05  # a "1"
     with pytest.raises(ImageError, match="over the 40000000 limit"):

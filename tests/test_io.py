@@ -67,6 +67,7 @@ def test_unwritable_folder(tmp_path, model):
         save_model(tmp_path / "missing" / "m.npz", model)
 
 
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no named pipes on this system")
 def test_a_link_is_written_through_and_a_pipe_is_refused(tmp_path, model, saved):
     """Saving to a symbolic link replaces the file it points to and keeps the link; saving
     over a pipe (or a device) is refused, where a rename would put a file in its place."""
@@ -79,7 +80,21 @@ def test_a_link_is_written_through_and_a_pipe_is_refused(tmp_path, model, saved)
     with pytest.raises(ModelFileError, match="fifo.npz: exists and is not a regular file"):
         save_model(fifo, model)
     assert fifo.is_fifo()
-    assert sorted(os.listdir(tmp_path)) == ["fifo.npz", "link.npz", "m.npz"]  # no temporary
+    to_fifo = tmp_path / "to_fifo.npz"  # a pipe behind a link (as /dev/stdout) is found too
+    to_fifo.symlink_to(fifo.name)
+    with pytest.raises(ModelFileError, match="to_fifo.npz: exists and is not a regular file"):
+        save_model(to_fifo, model)
+    loop = tmp_path / "loop.npz"
+    loop.symlink_to("loop.npz")
+    with pytest.raises(ModelFileError, match="loop.npz: is a loop of symbolic links"):
+        save_model(loop, model)
+    (tmp_path / "sub").mkdir()
+    dangling = tmp_path / "sub" / "new.npz"  # relative, to a file not there yet
+    dangling.symlink_to("../created.npz")
+    save_model(dangling, model)
+    assert dangling.is_symlink() and load_model(tmp_path / "created.npz").model is not None
+    expected = ["created.npz", "fifo.npz", "link.npz", "loop.npz", "m.npz", "sub", "to_fifo.npz"]
+    assert sorted(os.listdir(tmp_path)) == expected  # and no temporary file
 
 
 def _rewrite(path, change):

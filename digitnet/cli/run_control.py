@@ -78,15 +78,16 @@ def check_writable(out: Path, inputs: Mapping) -> None:
     a missing folder, a folder given as the file, a folder we may not write in, a device or
     a pipe, or one of the `inputs` (as check_output_path)."""
     check_output_path(out, "--out", inputs)
+    folder = regular_file_target(out).parent  # a link is written through: where its file goes
     if out.is_dir():
         raise ConfigError(f"--out {out} is a folder; give a file name such as {out / 'model.npz'}")
-    if not out.parent.is_dir():
-        raise ConfigError(f"--out {out}: the folder {out.parent} does not exist")
+    if not folder.is_dir():
+        raise ConfigError(f"--out {out}: the folder {folder} does not exist")
     try:
-        with tempfile.TemporaryFile(dir=out.parent):
+        with tempfile.TemporaryFile(dir=folder):
             pass
     except OSError as error:
-        raise ConfigError(f"--out {out}: cannot write in {out.parent} ({error.strerror})") from None
+        raise ConfigError(f"--out {out}: cannot write in {folder} ({error.strerror})") from None
 
 
 def checkpoint_path_of(out: Path) -> Path:

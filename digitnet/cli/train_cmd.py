@@ -193,6 +193,7 @@ def configs_from_args(args: argparse.Namespace) -> tuple[str, ModelConfig, Train
 
 def run(args: argparse.Namespace) -> int:
     model = state = optimizer_state = rng_states = data_fingerprint = None
+    saved_data: dict = {}
     if args.resume:
         given = [
             flag for dest, flag in args.setting_flags.items() if getattr(args, dest) is not None
@@ -211,6 +212,7 @@ def run(args: argparse.Namespace) -> int:
                 setattr(args, key, value)
         args.no_plot = args.no_plot or checkpoint.meta.get("no_plot", False)
         data_fingerprint = checkpoint.meta.get("data_fingerprint")
+        saved_data = checkpoint.meta.get("data_options", {})
         out = Path(args.out) if args.out else model_path_of(Path(args.resume))
     else:
         preset_name, model_config, train_config = configs_from_args(args)
@@ -225,7 +227,7 @@ def run(args: argparse.Namespace) -> int:
         },
     )
     dataset = dataset_from_args(args)
-    _check_same_data(dataset, data_fingerprint)
+    _refuse_other_data(dataset, data_fingerprint, saved_data)
     data = prepare_data(
         dataset, model_config, train_config, random_streams(train_config.seed)["split"]
     )
@@ -284,14 +286,19 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _check_same_data(dataset: Dataset, fingerprint: str | None) -> None:
-    """ConfigError if the data a resumed run was given differs from the interrupted run's
-    fingerprint (None: a new run, or a checkpoint from before fingerprints were kept)."""
-    if fingerprint is not None and dataset.fingerprint() != fingerprint:
-        raise ConfigError(
-            f"--resume: the data ({dataset.source}) differs from what the interrupted run "
-            "trained on; resume with the same images and labels, or start a new run"
-        )
+def _refuse_other_data(dataset: Dataset, fingerprint: str | None, saved_data: dict) -> None:
+    """ConfigError if a resumed run's data differs from the interrupted run's `fingerprint`
+    (None: a new run, or a checkpoint from before fingerprints were kept); the message names
+    the data options the interrupted run was given."""
+    if fingerprint is None or dataset.fingerprint() == fingerprint:
+        return
+    saved = " ".join(f"--{key.replace('_', '-')} {value}" for key, value in saved_data.items()
+                     if value)  # fmt: skip
+    raise ConfigError(
+        f"--resume: the data ({dataset.source}) differs from what the interrupted run trained "
+        f"on ({saved or 'the bundled MNIST'}); give the same images and labels (every data "
+        "option, if any), or start a new run"
+    )
 
 
 def _warn_if_the_cost_rose(history: History) -> None:

@@ -68,6 +68,26 @@ def test_gemm_tn_takes_strided_and_mixed_arrays_through_numpy():
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("beta", [0.0, 1.0])
+def test_gemm_reads_and_writes_strided_views_in_place(backend, dtype, beta):
+    """A transposed left operand, a column slice on the right, and out a column slice of a
+    larger matrix (what the convolution's kernel-row products use): only the slice changes."""
+    rng = np.random.default_rng(11)
+    left = rng.standard_normal((6, 4)).astype(dtype).T  # (4, 6), columns contiguous
+    right = rng.standard_normal((6, 20)).astype(dtype)[:, 3:11]  # (6, 8), rows strided
+    canvas = rng.standard_normal((4, 15)).astype(dtype)
+    before = canvas.copy()
+    expected = left.astype(np.float64) @ right + beta * canvas[:, 5:13]
+    blas.gemm(left, right, canvas[:, 5:13], 1.0, beta)
+    tolerance = 1e-5 if dtype == np.float32 else 1e-12
+    np.testing.assert_allclose(canvas[:, 5:13], expected, rtol=tolerance, atol=tolerance)
+    np.testing.assert_array_equal(canvas[:, :5], before[:, :5])
+    np.testing.assert_array_equal(canvas[:, 13:], before[:, 13:])
+    with pytest.raises(ValueError, match="do not match"):
+        blas.gemm(left, right.T, canvas[:, 5:13], 1.0, beta)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
 def test_axpy_adds_alpha_x_in_place(backend, dtype):
     rng = np.random.default_rng(2)
     x, y = rng.standard_normal((30, 7)).astype(dtype), rng.standard_normal((30, 7)).astype(dtype)

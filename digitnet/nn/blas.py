@@ -90,23 +90,56 @@ def _agrees_with_numpy(found: Routines) -> bool:
     """Whether the bound routines give NumPy's results on small float32 and float64 arrays."""
     rng = np.random.default_rng(0)
     for dtype in (np.float32, np.float64):
-        a, b = rng.random((5, 3), dtype), rng.random((5, 4), dtype)
-        out = rng.random((3, 4), dtype)
-        expected = 0.5 * a.T @ b + 2.0 * out
-        _call_gemm(found, a, b, out, 0.5, 2.0)
+        a, wide = rng.random((5, 3), dtype), rng.random((5, 9), dtype)
+        canvas = rng.random((3, 7), dtype)
+        b, out = wide[:, 2:6], canvas[:, 1:5]  # strided views: leading dimensions 9 and 7
+        expected, untouched = 0.5 * a.T @ b + 2.0 * out, canvas[:, [0, 5, 6]].copy()
+        _call_gemm(found, a.T, b, out, 0.5, 2.0, _gemm_layouts(a.T, b, out))
         y, x = rng.random(7, dtype), rng.random(7, dtype)
         expected_y = y + 3.0 * x
         _call_axpy(found, 3.0, x, y)
-        if not (np.allclose(out, expected, rtol=1e-5) and np.allclose(y, expected_y, rtol=1e-5)):
+        results = ((out, expected), (canvas[:, [0, 5, 6]], untouched), (y, expected_y))
+        if not all(np.allclose(got, want, rtol=1e-5) for got, want in results):
             return False
     return True
 
 
-def _call_gemm(found: Routines, a: np.ndarray, b: np.ndarray, out: np.ndarray, alpha, beta):
-    k, m = a.shape
-    n = b.shape[1]
-    found.gemm[a.dtype.type](ROW_MAJOR, TRANS, NO_TRANS, m, n, k, alpha, a.ctypes.data, m,
-                             b.ctypes.data, n, beta, out.ctypes.data, n)  # fmt: skip
+Layout = tuple[int, int]  # (NO_TRANS or TRANS, leading dimension) of a matrix BLAS reads
+
+
+def _layout(a: np.ndarray) -> Layout | None:
+    """How BLAS reads the 2-D array `a` where it lies: rows contiguous (NO_TRANS, row stride)
+    or columns contiguous (TRANS, column stride), in elements; None for any other strides."""
+    item, (rows, cols), (row_step, col_step) = a.itemsize, a.shape, a.strides
+    if (col_step == item or cols == 1) and row_step % item == 0:
+        lead = row_step // item if rows > 1 else cols
+        if lead >= cols:
+            return NO_TRANS, max(lead, 1)
+    if (row_step == item or rows == 1) and col_step % item == 0:
+        lead = col_step // item if cols > 1 else rows
+        if lead >= rows:
+            return TRANS, max(lead, 1)
+    return None
+
+
+def _gemm_layouts(a: np.ndarray, b: np.ndarray, out: np.ndarray) -> tuple | None:
+    """(layout of a, layout of b, row stride of out) for a GEMM that reads a and b and writes
+    out in place, or None where BLAS cannot (see _blas_ready; out's rows must be contiguous)."""
+    if not _blas_ready(out, a, b, contiguous=False):
+        return None
+    layouts = _layout(a), _layout(b), _layout(out)
+    if None in layouts or layouts[2][0] != NO_TRANS:
+        return None
+    return layouts[0], layouts[1], layouts[2][1]
+
+
+def _call_gemm(found: Routines, a, b, out, alpha, beta, layouts: tuple) -> None:
+    """out = alpha·a·b + beta·out by BLAS, with the layouts _gemm_layouts found."""
+    (trans_a, lead_a), (trans_b, lead_b), lead_out = layouts
+    m, n = out.shape
+    found.gemm[a.dtype.type](ROW_MAJOR, trans_a, trans_b, m, n, a.shape[1], alpha,
+                             a.ctypes.data, lead_a, b.ctypes.data, lead_b, beta,
+                             out.ctypes.data, lead_out)  # fmt: skip
 
 
 def _call_axpy(found: Routines, alpha: float, x: np.ndarray, y: np.ndarray) -> None:
@@ -116,33 +149,40 @@ def _call_axpy(found: Routines, alpha: float, x: np.ndarray, y: np.ndarray) -> N
 NATIVE_FLOATS = (np.dtype(np.float32), np.dtype(np.float64))  # native byte order only
 
 
-def _blas_ready(out: np.ndarray, *inputs: np.ndarray) -> bool:
-    """All of one native float dtype, C-contiguous, aligned and not empty; out writeable and
-    sharing no memory with the inputs."""
+def _blas_ready(out: np.ndarray, *inputs: np.ndarray, contiguous: bool = True) -> bool:
+    """All of one native float dtype, aligned, not empty and (if `contiguous`) C-contiguous;
+    out writeable and sharing no memory with the inputs."""
     arrays = (out, *inputs)
     return (
         out.dtype in NATIVE_FLOATS
         and out.flags.writeable
         and all(
-            a.dtype == out.dtype and a.flags.c_contiguous and a.flags.aligned and a.size
+            a.dtype == out.dtype
+            and (a.flags.c_contiguous or not contiguous)
+            and a.flags.aligned
+            and a.size
             for a in arrays
         )
         and not any(np.may_share_memory(out, a) for a in inputs)
     )
 
 
-def gemm_tn(a: np.ndarray, b: np.ndarray, out: np.ndarray, alpha: float, beta: float) -> None:
-    """out = alpha·aᵀ·b + beta·out, in place.  a: (k, m), b: (k, n), out: (m, n).
+def gemm(a: np.ndarray, b: np.ndarray, out: np.ndarray, alpha: float, beta: float) -> None:
+    """out = alpha·a·b + beta·out, in place.  a: (m, k), b: (k, n), out: (m, n).
 
-    As in BLAS, beta = 0 ignores out's old values (NaN included) and alpha = 0 skips the
-    product (so 0·inf in it gives no NaN); NumPy does the work for arrays BLAS cannot take."""
-    if a.ndim != 2 or b.ndim != 2 or out.shape != (a.shape[1], b.shape[1]) or len(a) != len(b):
-        raise ValueError(f"gemm_tn shapes {a.shape}ᵀ·{b.shape} -> {out.shape} do not match")
+    Strided views are read and written in place where each has rows or columns contiguous
+    (out: rows), so a product can accumulate into a slice of a larger matrix (beta = 1) with
+    no temporary array. As in BLAS, beta = 0 ignores out's old values (NaN included) and
+    alpha = 0 skips the product (so 0·inf in it gives no NaN); NumPy does the work for
+    arrays BLAS cannot take."""
+    if a.ndim != 2 or b.ndim != 2 or out.shape != (len(a), b.shape[1]) or a.shape[1] != len(b):
+        raise ValueError(f"gemm shapes {a.shape}·{b.shape} -> {out.shape} do not match")
     found = routines()
-    if found is not None and _blas_ready(out, a, b):
-        _call_gemm(found, a, b, out, alpha, beta)
+    layouts = None if found is None else _gemm_layouts(a, b, out)
+    if layouts is not None:
+        _call_gemm(found, a, b, out, alpha, beta, layouts)
         return
-    product = np.matmul(a.T, b) if alpha else None
+    product = np.matmul(a, b) if alpha else None
     if beta == 0.0:
         out[...] = 0.0
     elif beta != 1.0:
@@ -150,6 +190,13 @@ def gemm_tn(a: np.ndarray, b: np.ndarray, out: np.ndarray, alpha: float, beta: f
     if product is not None:
         product *= alpha
         out += product
+
+
+def gemm_tn(a: np.ndarray, b: np.ndarray, out: np.ndarray, alpha: float, beta: float) -> None:
+    """out = alpha·aᵀ·b + beta·out, in place.  a: (k, m), b: (k, n), out: (m, n); as gemm."""
+    if a.ndim != 2 or b.ndim != 2 or out.shape != (a.shape[1], b.shape[1]) or len(a) != len(b):
+        raise ValueError(f"gemm_tn shapes {a.shape}ᵀ·{b.shape} -> {out.shape} do not match")
+    gemm(a.T, b, out, alpha, beta)
 
 
 def axpy(alpha: float, x: np.ndarray, y: np.ndarray) -> None:

@@ -35,18 +35,20 @@ def run_one(name: str, best: bool) -> dict:
     preset = get_preset(name)
     row = run_preset(best_recipe(preset) if best else preset, load_mnist())
     row["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+    row["measured"] = machine_info()["date"]  # rows of partial re-runs differ in date
     return row
 
 
 def markdown(rows: list[dict], machine: dict) -> str:
+    dates = sorted(row["measured"] for row in rows)
     lines = [
-        f"Measured {machine['date']} on {machine['cpu']} ({machine['cores']} cores), "
+        f"Measured {dates[0]} to {dates[-1]} on {machine['cpu']} ({machine['cores']} cores), "
         f"NumPy {machine['numpy']}, digitnet {machine['digitnet']}, "
-        "by `python benchmarks/presets.py`.",
+        "by `python benchmarks/presets.py` (each row's time in its last column).",
         "",
         "| preset | architecture | data | seed reports | train acc | test acc "
-        "| train time | peak RSS |",
-        "|---|---|---|---|---|---|---|---|",
+        "| train time | peak RSS | measured |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for row in rows:
         target = ""
@@ -61,7 +63,7 @@ def markdown(rows: list[dict], machine: dict) -> str:
             f"| {row['preset']} | {row['architecture']} | {row['n_train']} / {row['n_test']} "
             f"| {reported}{target} | {100 * row['train_accuracy']:.2f}% "
             f"| {100 * row['test_accuracy']:.2f}% | {row['seconds']:.0f} s "
-            f"| {row['peak_rss_mb']:.0f} MB |"
+            f"| {row['peak_rss_mb']:.0f} MB | {row['measured']} |"
         )
     return "\n".join(lines) + "\n"
 
@@ -87,7 +89,10 @@ def main() -> None:
             jobs.append((name, True))
     rows = []
     results_file = RESULTS / "presets.json"
-    previous = json.loads(results_file.read_text())["rows"] if results_file.exists() else []
+    previous = []
+    if results_file.exists():  # rows from before dates were kept per row: the file's date
+        earlier = json.loads(results_file.read_text())
+        previous = [{"measured": earlier["machine"]["date"], **row} for row in earlier["rows"]]
     for name, best in jobs:
         command = [sys.executable, __file__, "--one", name] + (["--best"] if best else [])
         print(f"training {name}{' (best recipe)' if best else ''} ...", file=sys.stderr, flush=True)

@@ -7,6 +7,8 @@ import argparse
 from digitnet.data.datasets import Dataset, load_csv_dataset, load_idx_dir, load_mnist
 from digitnet.errors import DataError
 
+DATA_OPTIONS = ("data_dir", "train_csv", "test_csv")  # the dests add_data_options defines
+
 
 def add_data_options(parser: argparse.ArgumentParser) -> None:
     """--data-dir | --train-csv [--test-csv]: the bundled MNIST when none is given."""

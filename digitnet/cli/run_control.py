@@ -40,9 +40,10 @@ class StopFlag:
         signal.signal(signal.SIGTERM, handler)
 
 
-def check_output_path(path: str | os.PathLike[str], option: str, inputs: Mapping) -> None:
-    """ConfigError if writing `path` would replace a device or a pipe, or a file the command
-    reads: `inputs` maps a description ("the --test-csv file") to its path (None: not given)."""
+def check_output_path(path: str | os.PathLike[str], option: str, inputs: Mapping) -> Path:
+    """The file writing `path` will replace (a link's target; atomic.regular_file_target);
+    ConfigError if that is a device or a pipe, or a file the command reads: `inputs` maps a
+    description ("the --test-csv file") to its path (None: not given)."""
     try:
         target = regular_file_target(path)
     except NotARegularFileError as error:
@@ -50,6 +51,7 @@ def check_output_path(path: str | os.PathLike[str], option: str, inputs: Mapping
     for description, source in inputs.items():
         if source is not None and _same_file(target, source):
             raise ConfigError(f"{option} {path} is {description}; give another file name")
+    return target
 
 
 def _same_file(a: str | os.PathLike[str], b: str | os.PathLike[str]) -> bool:
@@ -77,8 +79,7 @@ def check_writable(out: Path, inputs: Mapping) -> None:
     """ConfigError now, before training, if the model file could not be written at the end:
     a missing folder, a folder given as the file, a folder we may not write in, a device or
     a pipe, or one of the `inputs` (as check_output_path)."""
-    check_output_path(out, "--out", inputs)
-    folder = regular_file_target(out).parent  # a link is written through: where its file goes
+    folder = check_output_path(out, "--out", inputs).parent  # a link's file may lie elsewhere
     if out.is_dir():
         raise ConfigError(f"--out {out} is a folder; give a file name such as {out / 'model.npz'}")
     if not folder.is_dir():

@@ -10,7 +10,12 @@ import sys
 from pathlib import Path
 
 from digitnet.checkpoint import load_checkpoint, save_checkpoint
-from digitnet.cli.options import add_data_options, dataset_from_args, positive_int
+from digitnet.cli.options import (
+    DATA_OPTIONS,
+    add_data_options,
+    dataset_from_args,
+    positive_int,
+)
 from digitnet.cli.progress import ProgressPrinter
 from digitnet.cli.run_control import (
     StopFlag,
@@ -26,8 +31,6 @@ from digitnet.pipeline import fit, model_metadata, prepare_data, random_streams
 from digitnet.presets import DEFAULT_PRESET, PRESETS, get_preset
 from digitnet.reports import write_training_artifacts
 from digitnet.trainer import History
-
-DATA_OPTIONS = ("data_dir", "train_csv", "test_csv")  # where the images come from
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -207,12 +210,12 @@ def run(args: argparse.Namespace) -> int:
         model_config, train_config = checkpoint.model_config, checkpoint.train_config
         model, state = checkpoint.model, checkpoint.state
         optimizer_state, rng_states = checkpoint.optimizer_state, checkpoint.rng_states
+        saved_data = checkpoint.meta.get("data_options", {})
         if all(getattr(args, key) is None for key in DATA_OPTIONS):  # else: data given now
-            for key, value in checkpoint.meta.get("data_options", {}).items():  # (moved, say)
+            for key, value in saved_data.items():  # (the same data moved, say)
                 setattr(args, key, value)
         args.no_plot = args.no_plot or checkpoint.meta.get("no_plot", False)
         data_fingerprint = checkpoint.meta.get("data_fingerprint")
-        saved_data = checkpoint.meta.get("data_options", {})
         out = Path(args.out) if args.out else model_path_of(Path(args.resume))
     else:
         preset_name, model_config, train_config = configs_from_args(args)

@@ -125,7 +125,7 @@ def _layout(a: np.ndarray) -> Layout | None:
 def _gemm_layouts(a: np.ndarray, b: np.ndarray, out: np.ndarray) -> tuple | None:
     """(layout of a, layout of b, row stride of out) for a GEMM that reads a and b and writes
     out in place, or None where BLAS cannot (see _blas_ready; out's rows must be contiguous)."""
-    if not _blas_ready(out, a, b, contiguous=False):
+    if not _blas_ready(out, a, b):
         return None
     layouts = _layout(a), _layout(b), _layout(out)
     if None in layouts or layouts[2][0] != NO_TRANS:
@@ -149,20 +149,14 @@ def _call_axpy(found: Routines, alpha: float, x: np.ndarray, y: np.ndarray) -> N
 NATIVE_FLOATS = (np.dtype(np.float32), np.dtype(np.float64))  # native byte order only
 
 
-def _blas_ready(out: np.ndarray, *inputs: np.ndarray, contiguous: bool = True) -> bool:
-    """All of one native float dtype, aligned, not empty and (if `contiguous`) C-contiguous;
-    out writeable and sharing no memory with the inputs."""
+def _blas_ready(out: np.ndarray, *inputs: np.ndarray) -> bool:
+    """All of one native float dtype, aligned and not empty; out writeable and sharing no
+    memory with the inputs. (Strides are the caller's to check: GEMM takes strided views.)"""
     arrays = (out, *inputs)
     return (
         out.dtype in NATIVE_FLOATS
         and out.flags.writeable
-        and all(
-            a.dtype == out.dtype
-            and (a.flags.c_contiguous or not contiguous)
-            and a.flags.aligned
-            and a.size
-            for a in arrays
-        )
+        and all(a.dtype == out.dtype and a.flags.aligned and a.size for a in arrays)
         and not any(np.may_share_memory(out, a) for a in inputs)
     )
 
@@ -188,7 +182,8 @@ def gemm(a: np.ndarray, b: np.ndarray, out: np.ndarray, alpha: float, beta: floa
     elif beta != 1.0:
         out *= beta
     if product is not None:
-        product *= alpha
+        if alpha != 1.0:
+            product *= alpha
         out += product
 
 
@@ -205,7 +200,8 @@ def axpy(alpha: float, x: np.ndarray, y: np.ndarray) -> None:
     if x.shape != y.shape:
         raise ValueError(f"axpy shapes {x.shape} and {y.shape} differ")
     found = routines()
-    if found is not None and _blas_ready(y, x):
+    contiguous = x.flags.c_contiguous and y.flags.c_contiguous  # AXPY walks both with step 1
+    if found is not None and contiguous and _blas_ready(y, x):
         _call_axpy(found, alpha, x, y)
     elif alpha:
         y += alpha * x

@@ -11,6 +11,7 @@ from digitnet.nn import (
     LAYER_TYPES,
     Dense,
     Dropout,
+    Layer,
     LeakyReLU,
     ReLU,
     Sigmoid,
@@ -145,6 +146,15 @@ def test_every_registered_layer_round_trips_through_its_spec():
         rebuilt = layer_from_spec(layer.spec(), rng=rng)
         assert type(rebuilt) is type(layer)
         assert rebuilt.spec() == layer.spec()
+
+
+def test_every_layer_class_in_the_engine_can_be_named_in_a_model_file():
+    def subclasses(cls: type) -> set[type]:
+        return {sub for child in cls.__subclasses__() for sub in (child, *subclasses(child))}
+
+    engine_layers = {cls for cls in subclasses(Layer) if cls.__module__.startswith("digitnet.")}
+    assert engine_layers == set(LAYER_TYPES.values())
+    assert all(LAYER_TYPES[cls.__name__] is cls for cls in engine_layers)
 
 
 @pytest.mark.parametrize(

@@ -17,7 +17,8 @@ from digitnet.nn.cnn import build_cnn
 from digitnet.nn.conv import Conv2D
 from digitnet.nn.deskew import Deskew, deskew
 from digitnet.nn.init import INITIALIZERS, initialize
-from digitnet.nn.layers import LAYER_TYPES, Dense, Dropout, Layer, layer_from_spec, register_layer
+from digitnet.nn.layer_types import LAYER_TYPES, layer_from_spec
+from digitnet.nn.layers import Dense, Dropout, Layer
 from digitnet.nn.losses import LOSSES, Loss, MeanSquaredError, SoftmaxCrossEntropy, loss_from_name
 from digitnet.nn.mlp import build_mlp
 from digitnet.nn.model import Sequential
@@ -86,7 +87,6 @@ __all__ = [
     "loss_from_name",
     "make_schedule",
     "optimizer_from_name",
-    "register_layer",
     "softmax",
     "step_decay",
 ]

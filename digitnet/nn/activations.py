@@ -9,10 +9,9 @@ from __future__ import annotations
 import numpy as np
 
 from digitnet.errors import ConfigError
-from digitnet.nn.layers import Layer, register_layer
+from digitnet.nn.layers import Layer
 
 
-@register_layer
 class Sigmoid(Layer):
     """out = 1 / (1 + exp(−x)), computed as 0.5·(1 + tanh(x/2)): no overflow for any finite x."""
 
@@ -33,7 +32,6 @@ class Sigmoid(Layer):
         return grad_x
 
 
-@register_layer
 class Tanh(Layer):
     """out = tanh(x)."""
 
@@ -49,7 +47,6 @@ class Tanh(Layer):
         return grad_x
 
 
-@register_layer
 class ReLU(Layer):
     """out = max(x, 0). While training, computed as x · gate with gate = [x > 0] in x's dtype,
     which backward reuses (np.maximum and a boolean mask measured twice as slow on a
@@ -80,7 +77,6 @@ class ReLU(Layer):
         return grad_out * gate
 
 
-@register_layer
 class LeakyReLU(ReLU):
     """out = x where x > 0, else slope · x: x · gate with gate = slope + (1 − slope)·[x > 0]
     while training, max(x, slope·x) at inference (as ReLU)."""
@@ -103,7 +99,6 @@ def softmax(x: np.ndarray) -> np.ndarray:
     return probs
 
 
-@register_layer
 class Softmax(Layer):
     """probs = softmax(x) over the last axis: (batch, k) -> (batch, k), rows summing to 1.
 

@@ -16,7 +16,7 @@ import numpy as np
 from digitnet.nn import conv_rows
 from digitnet.nn.image_arrays import pair, spec_value
 from digitnet.nn.init import initialize
-from digitnet.nn.layers import Layer, register_layer
+from digitnet.nn.layers import Layer
 from digitnet.nn.patches import (
     BATCH_LAST,
     CHANNEL_BATCH,
@@ -32,7 +32,6 @@ def _out_size(size: int, kernel: int, stride: int, padding: int) -> int:
     return (size + 2 * padding - kernel) // stride + 1
 
 
-@register_layer
 class Conv2D(Layer):
     """2-D cross-correlation z = W ⋆ x + b (what PyTorch's Conv2d computes).
 

@@ -16,7 +16,7 @@ from typing import ClassVar
 import numpy as np
 
 from digitnet.errors import ConfigError
-from digitnet.nn.layers import Layer, register_layer
+from digitnet.nn.layers import Layer
 
 MIN_ROW_VARIANCE = 1e-2  # below this (a single row of ink) there is no slant to measure
 BLOCK = 512  # images deskewed at a time, so that the temporaries stay in cache
@@ -83,7 +83,6 @@ def deskew(images: np.ndarray) -> np.ndarray:
     return (1 - frac) * picked[:, :, :-1] + frac * picked[:, :, 1:]
 
 
-@register_layer
 class Deskew(Layer):
     """The network's first step: each square image in the batch sheared upright.
 

@@ -1,28 +1,18 @@
-"""Layers with explicit forward/backward, the layer registry, Dense and Dropout.
+"""Layers with explicit forward/backward: the Layer base, Dense and Dropout.
 
 Every layer maps a batch (rows are samples) to a batch and keeps what its backward needs.
-Activations live in activations.py and register themselves here with `@register_layer`.
+Activations live in activations.py; layer_types.py lists every layer a model file may name.
 """
 
 from __future__ import annotations
 
-from typing import ClassVar, TypeVar
+from typing import ClassVar
 
 import numpy as np
 
 from digitnet.errors import ConfigError
 from digitnet.nn.blas import GradientProduct
 from digitnet.nn.init import initialize
-
-LAYER_TYPES: dict[str, type[Layer]] = {}  # spec "type" -> class; filled by @register_layer
-
-LayerClass = TypeVar("LayerClass", bound="type[Layer]")
-
-
-def register_layer(cls: LayerClass) -> LayerClass:
-    """Class decorator: make `cls` buildable by layer_from_spec under its class name."""
-    LAYER_TYPES[cls.__name__] = cls
-    return cls
 
 
 class Layer:
@@ -72,24 +62,6 @@ class Layer:
         return f"{type(self).__name__}({fields})"
 
 
-def layer_from_spec(
-    spec: dict, *, rng: np.random.Generator, dtype: type[np.floating] = np.float32
-) -> Layer:
-    """Build a layer from `Layer.spec()` output; raises ConfigError for unknown types or fields."""
-    if not isinstance(spec, dict) or "type" not in spec:
-        raise ConfigError(f"a layer spec must be a dict with a 'type', got {spec!r}")
-    fields = {k: v for k, v in spec.items() if k != "type"}
-    cls = LAYER_TYPES.get(spec["type"])
-    if cls is None:
-        known = ", ".join(sorted(LAYER_TYPES))
-        raise ConfigError(f"unknown layer type {spec['type']!r}; known types: {known}")
-    try:
-        return cls.from_spec(fields, rng=rng, dtype=dtype)
-    except TypeError as error:
-        raise ConfigError(f"bad fields for layer {spec['type']}: {fields!r} ({error})") from None
-
-
-@register_layer
 class Dense(Layer):
     """Affine map z = x @ W + b.  x: (batch, fan_in) -> z: (batch, fan_out).
 
@@ -158,7 +130,6 @@ class Dense(Layer):
         return f"Dense({self.fan_in}→{self.fan_out})"
 
 
-@register_layer
 class Dropout(Layer):
     """Inverted dropout: while training, zero each input with probability `rate` and scale the
     survivors by 1/(1 − rate); identity at inference. Any shape in, same shape out.

@@ -12,7 +12,8 @@ from digitnet.errors import ConfigError, ModelFileError
 from digitnet.nn.blas import GradientProduct
 from digitnet.nn.conv import Conv2D
 from digitnet.nn.conv_batchnorm import ConvBatchNorm, fusable
-from digitnet.nn.layers import Dense, Layer, layer_from_spec
+from digitnet.nn.layer_types import layer_from_spec
+from digitnet.nn.layers import Dense, Layer
 from digitnet.nn.losses import Loss, loss_from_name
 from digitnet.nn.optim import Optimizer, Slot, clip_grad_norm
 

@@ -5,10 +5,9 @@ from __future__ import annotations
 import numpy as np
 
 from digitnet.errors import ConfigError
-from digitnet.nn.layers import Layer, register_layer
+from digitnet.nn.layers import Layer
 
 
-@register_layer
 class BatchNorm(Layer):
     """out = gamma · (x − mean) / sqrt(var + eps) + beta, per feature (or channel).
 

@@ -8,10 +8,9 @@ from __future__ import annotations
 import numpy as np
 
 from digitnet.nn.image_arrays import array_in_order, memory_order, pair, spec_value
-from digitnet.nn.layers import Layer, register_layer
+from digitnet.nn.layers import Layer
 
 
-@register_layer
 class MaxPool2D(Layer):
     """Maximum over pool_size windows every stride pixels (stride defaults to pool_size).
 
@@ -114,7 +113,6 @@ class MaxPool2D(Layer):
         return f"MaxPool2D({spec_value(self.pool_size)}, stride={spec_value(self.stride)})"
 
 
-@register_layer
 class Flatten(Layer):
     """(batch, d1, d2, ...) -> (batch, d1·d2·...), a view when x is contiguous."""
 

@@ -30,7 +30,7 @@ reference: setup
 test-fast: setup
 	$(BIN)/python -m pytest -q -m "not slow and not browser"
 
-# speed side by side with PyTorch and scikit-learn (about 3 minutes; run it alone)
+# speed side by side with PyTorch and scikit-learn (about 4 minutes; run it alone)
 bench: setup reference
 	$(BIN)/python -m pip install -q "scikit-learn>=1.3"
 	$(BIN)/python benchmarks/speed.py

@@ -57,6 +57,13 @@ MLPS = [(784, 128, 10), (784, 800, 10), (784, 512, 512, 10)]
 EPOCH = 60_000
 
 
+def missing_references() -> list[str]:
+    """The benchmark references (PyTorch, scikit-learn) that cannot be imported here."""
+    import importlib.util
+
+    return [name for name in ("torch", "sklearn") if importlib.util.find_spec(name) is None]
+
+
 def summary(seconds: list[float], work: float) -> dict:
     """Rates (work per second) from the fastest and the median repeat."""
     return {
@@ -206,6 +213,14 @@ def main() -> None:
     parser.add_argument("--out", type=Path, help="results folder (default benchmarks/results; "
                         "a temporary folder for --quick)")  # fmt: skip
     args = parser.parse_args()
+    missing = missing_references()
+    if missing:
+        sys.exit(
+            f"speed.py: {' and '.join(missing)} not installed: the references digitnet is "
+            "measured against. Install PyTorch's CPU build (pip install torch==2.13.0 --index-url "
+            "https://download.pytorch.org/whl/cpu) and scikit-learn, or pip install -e '.[bench]' "
+            "where pip finds the CPU build."
+        )
     out = args.out or (Path(tempfile.mkdtemp(prefix="digitnet-speed-")) if args.quick else RESULTS)
     out.mkdir(parents=True, exist_ok=True)
     import torch

@@ -188,6 +188,20 @@ def test_loss_value_is_the_mean_over_all_chunks():
     assert model.loss_value(x, y, batch_size=3) == pytest.approx(whole, rel=1e-12)
 
 
+@pytest.mark.parametrize("preset", ["seed000", "cnn"])
+def test_no_images_give_no_predictions_of_the_networks_own_width(preset):
+    from digitnet.build import build_model
+    from digitnet.presets import get_preset
+
+    config = get_preset(preset).model
+    model = build_model(config, rng=np.random.default_rng(0))
+    shape = (0, 1, 28, 28) if config.kind == "cnn" else (0, 784)
+    assert model.predict_proba(np.zeros(shape, np.float32)).shape == (0, 10)
+    assert model.predict(np.zeros(shape, np.float32)).shape == (0,)
+    narrow = build_mlp((6, 4, 3), rng=np.random.default_rng(0))  # three classes, not ten
+    assert narrow.predict_proba(np.zeros((0, 6), np.float32)).shape == (0, 3)
+
+
 def test_train_step_keeps_float32_and_returns_the_batch_loss():
     rng = np.random.default_rng(0)
     model = Sequential([Dense(5, 4, rng=rng), ReLU(), Dense(4, 3, rng=rng)], SoftmaxCrossEntropy())

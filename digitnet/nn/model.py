@@ -139,10 +139,10 @@ class Sequential:
         """(n, 10) network outputs (logits for cross-entropy) at inference (no dropout), in
         chunks of batch_size (default inference_chunk); start as in forward."""
         chunk = batch_size or self.inference_chunk
-        if 0 < len(x) <= chunk:  # one chunk (a single image, say): no list, no concatenation
+        if len(x) <= chunk:  # one chunk (a single image, say): no list, no concatenation
             return self.forward(x, start=start)
         parts = [self.forward(x[i : i + chunk], start=start) for i in range(0, len(x), chunk)]
-        return np.concatenate(parts) if parts else np.zeros((0, 10), self.dtype)  # ten digits
+        return np.concatenate(parts)
 
     def predict_proba(self, x: np.ndarray, *, batch_size: int | None = None) -> np.ndarray:
         """(n, classes) class probabilities at inference (no dropout), in chunks of batch_size."""

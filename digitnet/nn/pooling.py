@@ -5,6 +5,8 @@ MaxPool2D is a running maximum over strided views (2x2: a tournament), with no w
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from digitnet.nn.image_arrays import array_in_order, memory_order, pair, spec_value
@@ -118,7 +120,9 @@ class Flatten(Layer):
 
     def forward(self, x: np.ndarray, *, training: bool = False) -> np.ndarray:
         self._x_shape = x.shape
-        return x.reshape(x.shape[0], -1)
+        return x.reshape(
+            len(x), math.prod(x.shape[1:])
+        )  # not -1: an empty batch has no size to infer
 
     def backward(self, grad_out: np.ndarray) -> np.ndarray:
         return grad_out.reshape(self._x_shape)

@@ -85,7 +85,8 @@ class ReLU(Layer):
 
 class LeakyReLU(ReLU):
     """out = x where x > 0, else slope · x: x · gate with gate = slope + (1 − slope)·[x > 0]
-    while training, max(x, slope·x) at inference (as ReLU); −inf stays −inf in both."""
+    while training, max(x, slope·x) at inference (as ReLU); for slope > 0, −inf stays −inf
+    in both."""
 
     def __init__(self, slope: float = 0.01) -> None:
         super().__init__()

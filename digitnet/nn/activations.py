@@ -117,7 +117,7 @@ class Softmax(Layer):
         return self._probs
 
     def backward(self, grad_out: np.ndarray) -> np.ndarray:
-        """Jacobian-vector product: grad_x = probs · (grad_out − Σ_j grad_out_j · probs_j)."""
+        """Vector-Jacobian product: grad_x = probs · (grad_out − Σ_j grad_out_j · probs_j)."""
         probs = self._probs
         grad_x = grad_out * probs
         dot = grad_x.sum(axis=-1, keepdims=True)

@@ -58,10 +58,17 @@ EPOCH = 60_000
 
 
 def missing_references() -> list[str]:
-    """The benchmark references (PyTorch, scikit-learn) that cannot be imported here."""
-    import importlib.util
+    """What speed.py needs beyond digitnet (the references PyTorch and scikit-learn, and
+    threadpoolctl) that cannot be imported here."""
+    import importlib
 
-    return [name for name in ("torch", "sklearn") if importlib.util.find_spec(name) is None]
+    missing = []
+    for name in ("torch", "sklearn", "threadpoolctl"):
+        try:
+            importlib.import_module(name)
+        except ImportError:
+            missing.append(name)
+    return missing
 
 
 def summary(seconds: list[float], work: float) -> dict:
@@ -216,10 +223,10 @@ def main() -> None:
     missing = missing_references()
     if missing:
         sys.exit(
-            f"speed.py: {' and '.join(missing)} not installed: the references digitnet is "
-            "measured against. Install PyTorch's CPU build (pip install torch==2.13.0 --index-url "
-            "https://download.pytorch.org/whl/cpu) and scikit-learn, or pip install -e '.[bench]' "
-            "where pip finds the CPU build."
+            f"speed.py: cannot import {', '.join(missing)}. It needs the references PyTorch "
+            "(CPU build: pip install torch==2.13.0 --index-url "
+            "https://download.pytorch.org/whl/cpu) and scikit-learn (which brings threadpoolctl); "
+            "pip install -e '.[bench]' installs both where pip finds the CPU build."
         )
     out = args.out or (Path(tempfile.mkdtemp(prefix="digitnet-speed-")) if args.quick else RESULTS)
     out.mkdir(parents=True, exist_ok=True)

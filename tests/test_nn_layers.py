@@ -149,6 +149,16 @@ def test_every_registered_layer_round_trips_through_its_spec():
 
 
 def test_every_layer_class_in_the_engine_can_be_named_in_a_model_file():
+    import importlib
+    import pkgutil
+
+    import digitnet
+
+    for module in pkgutil.walk_packages(digitnet.__path__, "digitnet."):
+        # not the web app (it needs its extra) nor `python -m digitnet` (it runs the CLI)
+        if not module.name.startswith("digitnet.web") and not module.name.endswith("__main__"):
+            importlib.import_module(module.name)
+
     def subclasses(cls: type) -> set[type]:
         return {sub for child in cls.__subclasses__() for sub in (child, *subclasses(child))}
 

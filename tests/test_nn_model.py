@@ -188,7 +188,7 @@ def test_loss_value_is_the_mean_over_all_chunks():
     assert model.loss_value(x, y, batch_size=3) == pytest.approx(whole, rel=1e-12)
 
 
-@pytest.mark.parametrize("preset", ["seed000", "cnn"])
+@pytest.mark.parametrize("preset", ["seed000", "mlp", "cnn"])
 def test_no_images_give_no_predictions_of_the_networks_own_width(preset):
     from digitnet.build import build_model
     from digitnet.presets import get_preset

@@ -59,7 +59,7 @@ class ReLU(Layer):
 
     # x · gate while training: np.maximum plus a boolean mask for backward measured twice as
     # slow on a minibatch. At inference no gate: its two extra passes over a 2048-image chunk
-    # cost 6% of predicting 10,000 images.
+    # cost 5% of predicting 10,000 images (75.5 against 71.9 ms).
     slope = 0.0
 
     def forward(self, x: np.ndarray, *, training: bool = False) -> np.ndarray:

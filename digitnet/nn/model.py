@@ -136,7 +136,7 @@ class Sequential:
     def outputs(
         self, x: np.ndarray, *, start: int = 0, batch_size: int | None = None
     ) -> np.ndarray:
-        """(n, 10) network outputs (logits for cross-entropy) at inference (no dropout), in
+        """(n, classes) network outputs (logits for cross-entropy) at inference (no dropout), in
         chunks of batch_size (default inference_chunk); start as in forward."""
         chunk = batch_size or self.inference_chunk
         if len(x) <= chunk:  # one chunk (a single image, say): no list, no concatenation

@@ -170,6 +170,33 @@ def test_every_layer_class_in_the_engine_can_be_named_in_a_model_file():
 @pytest.mark.parametrize(
     "spec",
     [
+        {"type": "Dense", "fan_in": 4, "fan_out": 3},
+        {"type": "Sigmoid"},
+        {"type": "Tanh"},
+        {"type": "ReLU"},
+        {"type": "LeakyReLU", "slope": 0.1},
+        {"type": "Softmax"},
+        {"type": "Conv2D", "in_channels": 1, "out_channels": 2, "kernel_size": 3},
+        {"type": "MaxPool2D", "pool_size": 2},
+        {"type": "Flatten"},
+        {"type": "BatchNorm", "n_features": 3},
+    ],
+)
+def test_backward_before_any_forward_says_to_call_forward_first(spec):
+    layer = layer_from_spec(spec, rng=np.random.default_rng(0))
+    with pytest.raises(AttributeError, match="call forward before backward"):
+        layer.backward(np.ones((2, 3) if spec["type"] in ("Dense", "BatchNorm") else (2, 3, 4, 4)))
+
+
+def test_a_missing_public_attribute_is_still_a_plain_attribute_error():
+    assert getattr(ReLU(), "rng", None) is None
+    with pytest.raises(AttributeError, match="'ReLU' object has no attribute 'weights'"):
+        ReLU().weights  # noqa: B018
+
+
+@pytest.mark.parametrize(
+    "spec",
+    [
         {"type": "Conv7D"},
         {"fan_in": 3},
         {"type": "Dense", "fan_in": 3},

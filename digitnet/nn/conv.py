@@ -152,6 +152,8 @@ class Conv2D(Layer):
 
     def backward(self, grad_z: np.ndarray, *, need_input_grad: bool = True) -> np.ndarray | None:
         """Overwrite grads["W"], grads["b"]; return dLoss/dx (None if not need_input_grad)."""
+        if not self._x_shape:
+            raise self._no_forward_yet()
         cols = self._cols
         batch, _, height, width = self._x_shape
         (kh, kw), (sh, sw), (ph, pw) = self.kernel_size, self.stride, self.padding

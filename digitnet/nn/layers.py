@@ -34,6 +34,19 @@ class Layer:
         self.grads: dict[str, np.ndarray] = {}
         self.buffers: dict[str, np.ndarray] = {}
 
+    def __getattr__(self, name: str) -> object:
+        """Only reached for an attribute that is not set: a private one is what forward keeps
+        for backward, so say that instead of Python's bare "no attribute"."""
+        if name.startswith("_") and not name.startswith("__"):
+            raise self._no_forward_yet()
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+
+    def _no_forward_yet(self) -> AttributeError:
+        """The error for a backward before any forward (nothing kept to differentiate)."""
+        return AttributeError(
+            f"{type(self).__name__} has nothing from a forward yet: call forward before backward"
+        )
+
     def forward(self, x: np.ndarray, *, training: bool = False) -> np.ndarray:
         raise NotImplementedError
 
@@ -87,10 +100,9 @@ class Dense(Layer):
         W = initialize(init, (self.fan_in, self.fan_out), rng).astype(dtype)
         self.params = {"W": W, "b": np.zeros(self.fan_out, dtype)}
         self.grads = {name: np.zeros_like(p) for name, p in self.params.items()}
-        self._x: np.ndarray | None = None  # the only thing backward needs
 
     def forward(self, x: np.ndarray, *, training: bool = False) -> np.ndarray:
-        self._x = x
+        self._x = x  # the only thing backward needs
         z = x @ self.params["W"]
         z += self.params["b"]  # in place: no second (batch, fan_out) array
         return z

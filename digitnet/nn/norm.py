@@ -99,6 +99,8 @@ class BatchNorm(Layer):
         With x_hat = centered·inv_std: grads["gamma"] = inv_std·Σ grad_out·centered.
         """
         centered, inv_std = self._centered, self._inv_std
+        if centered is None:
+            raise self._no_forward_yet()
         letters, shape = self._layout(centered)
         grad_gamma, grad_beta = self.grads["gamma"], self.grads["beta"]
         np.einsum(f"{letters},{letters}->c", grad_out, centered, out=grad_gamma)

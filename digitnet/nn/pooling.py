@@ -80,6 +80,8 @@ class MaxPool2D(Layer):
 
     def backward(self, grad_out: np.ndarray) -> np.ndarray:
         """Route each output gradient to its window's (first) maximum."""
+        if self._argmax is None:
+            raise self._no_forward_yet()
         out_h, out_w = grad_out.shape[2:]
         (ph, pw), (sh, sw) = self.pool_size, self.stride
         overlapping = sh < ph or sw < pw

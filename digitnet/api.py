@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,6 +23,7 @@ from digitnet.data.datasets import Dataset, load_mnist
 from digitnet.data.preprocess import to_inputs
 from digitnet.errors import ConfigError, ImageError
 from digitnet.io import load_model, save_model
+from digitnet.nn.layers import Layer
 from digitnet.nn.model import Sequential
 from digitnet.pipeline import evaluate, fit, model_metadata, prepare_data, random_streams
 from digitnet.predict import (
@@ -112,7 +113,13 @@ def train(
     return Network(fitted.model, meta, fitted.result.history)
 
 
-def load(path: str | os.PathLike[str] | None = None) -> Network:
-    """A model file, or the bundled default model when path is None."""
-    loaded = load_model(path) if path is not None else load_default_model()
+def load(
+    path: str | os.PathLike[str] | None = None, *, custom_layers: Sequence[type[Layer]] = ()
+) -> Network:
+    """A model file, or the bundled default model when path is None. custom_layers: Layer
+    classes of your own that the file's network uses."""
+    if path is None:
+        loaded = load_default_model()
+    else:
+        loaded = load_model(path, custom_layers=custom_layers)
     return Network(loaded.model, loaded.meta)

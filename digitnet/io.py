@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import os
 import zipfile
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -25,6 +26,7 @@ import numpy as np
 from digitnet import __version__
 from digitnet.atomic import write_atomically
 from digitnet.errors import ConfigError, ModelFileError
+from digitnet.nn.layers import Layer
 from digitnet.nn.model import Sequential
 
 FORMAT_NAME = "digitnet-model"
@@ -73,14 +75,23 @@ def save_model(
         raise ModelFileError(f"cannot write {path}: {err.strerror or err}") from None
 
 
-def load_model(path: str | os.PathLike[str], *, dtype: type = np.float32) -> ModelFile:
-    """Read and validate a model file; raises ModelFileError saying what is wrong."""
+def load_model(
+    path: str | os.PathLike[str],
+    *,
+    dtype: type = np.float32,
+    custom_layers: Sequence[type[Layer]] = (),
+) -> ModelFile:
+    """Read and validate a model file; raises ModelFileError saying what is wrong.
+    custom_layers: Layer classes of your own that the file's network uses."""
     path = Path(path)
     arrays, meta = _read_arrays(path)
     _check_header(meta, path)
     try:
         model = Sequential.from_spec(
-            meta["architecture"], rng=np.random.default_rng(0), dtype=dtype
+            meta["architecture"],
+            rng=np.random.default_rng(0),
+            dtype=dtype,
+            custom_layers=custom_layers,
         )
     except (ConfigError, KeyError, TypeError, ValueError) as err:
         raise ModelFileError(f"{path}: the architecture cannot be built ({err})") from None

@@ -13,6 +13,7 @@ import pytest
 
 from digitnet.errors import ModelFileError
 from digitnet.io import FORMAT_VERSION, load_model, save_model
+from digitnet.nn.layers import Layer
 from digitnet.nn.mlp import build_mlp
 
 
@@ -208,3 +209,43 @@ def test_zip_with_bad_member(saved):
         archive.writestr("param/x.npy", b"not an npy")
     with pytest.raises(ModelFileError):
         load_model(saved)
+
+
+class Swish(Layer):
+    """A layer of the user's own: out = x·sigmoid(x)."""
+
+    def forward(self, x: np.ndarray, *, training: bool = False) -> np.ndarray:
+        self._x, self._s = x, 1 / (1 + np.exp(-x))
+        return x * self._s
+
+    def backward(self, grad_out: np.ndarray) -> np.ndarray:
+        return grad_out * self._s * (1 + self._x * (1 - self._s))
+
+
+def test_a_network_with_a_layer_of_your_own_saves_and_loads_given_the_class(tmp_path):
+    import digitnet
+    from digitnet.nn import Dense, Sequential, SoftmaxCrossEntropy, optimizer_from_name
+
+    rng = np.random.default_rng(0)
+    net = Sequential([Dense(6, 5, rng=rng), Swish(), Dense(5, 3, rng=rng)], SoftmaxCrossEntropy())
+    x, y = rng.random((8, 6), dtype=np.float32), np.eye(3, dtype=np.float32)[rng.integers(0, 3, 8)]
+    optimizer = optimizer_from_name("momentum", net.named_params(), learning_rate=0.1)
+    for _ in range(3):
+        net.train_step(x, y, optimizer)
+    path = save_model(tmp_path / "swish.npz", net)
+
+    with pytest.raises(ModelFileError, match="unknown layer type 'Swish'.*custom_layers"):
+        load_model(path)
+    loaded = load_model(path, custom_layers=[Swish]).model
+    np.testing.assert_array_equal(loaded.predict_proba(x), net.predict_proba(x))
+    api_net = digitnet.load(path, custom_layers=[Swish])
+    assert isinstance(api_net.model.layers[1], Swish)
+
+
+@pytest.mark.parametrize(
+    ("custom", "message"),
+    [([int], "must be Layer classes"), ([type("ReLU", (Layer,), {})], "name of a built-in")],
+)
+def test_custom_layers_that_are_not_layers_or_shadow_a_built_in_are_refused(saved, custom, message):
+    with pytest.raises(ModelFileError, match=message):
+        load_model(saved, custom_layers=custom)

@@ -17,7 +17,7 @@ from digitnet.nn.cnn import build_cnn
 from digitnet.nn.conv import Conv2D
 from digitnet.nn.deskew import Deskew, deskew
 from digitnet.nn.init import INITIALIZERS, initialize
-from digitnet.nn.layer_types import LAYER_TYPES, layer_from_spec
+from digitnet.nn.layer_types import LAYER_TYPES, known_layer_types, layer_from_spec
 from digitnet.nn.layers import Dense, Dropout, Layer
 from digitnet.nn.losses import LOSSES, Loss, MeanSquaredError, SoftmaxCrossEntropy, loss_from_name
 from digitnet.nn.mlp import build_mlp
@@ -82,6 +82,7 @@ __all__ = [
     "deskew",
     "exponential",
     "initialize",
+    "known_layer_types",
     "layer_from_spec",
     "linear_warmup",
     "loss_from_name",

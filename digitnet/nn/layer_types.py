@@ -1,8 +1,9 @@
-"""Every layer a model file may name, by its spec's "type", and building one from its spec."""
+"""Every layer a model file may name, by its spec's "type", and building one from its spec
+(with Layer classes of your own passed as custom_layers)."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from types import MappingProxyType
 
 import numpy as np
@@ -38,17 +39,43 @@ LAYER_TYPES: Mapping[str, type[Layer]] = MappingProxyType(
 
 
 def layer_from_spec(
-    spec: dict, *, rng: np.random.Generator, dtype: type[np.floating] = np.float32
+    spec: dict,
+    *,
+    rng: np.random.Generator,
+    dtype: type[np.floating] = np.float32,
+    custom_layers: Sequence[type[Layer]] = (),
 ) -> Layer:
-    """Build a layer from `Layer.spec()` output; raises ConfigError for unknown types or fields."""
+    """Build a layer from `Layer.spec()` output; raises ConfigError for unknown types or fields.
+
+    custom_layers: Layer classes of your own, found by class name as the built-in ones are
+    (a name of a built-in layer is refused, so that a file always means the same network)."""
     if not isinstance(spec, dict) or "type" not in spec:
         raise ConfigError(f"a layer spec must be a dict with a 'type', got {spec!r}")
+    types = known_layer_types(custom_layers)
     fields = {k: v for k, v in spec.items() if k != "type"}
-    cls = LAYER_TYPES.get(spec["type"])
+    cls = types.get(spec["type"])
     if cls is None:
-        known = ", ".join(sorted(LAYER_TYPES))
-        raise ConfigError(f"unknown layer type {spec['type']!r}; known types: {known}")
+        known = ", ".join(sorted(types))
+        raise ConfigError(
+            f"unknown layer type {spec['type']!r}; known types: {known} (a layer class of your "
+            "own: pass it in custom_layers)"
+        )
     try:
         return cls.from_spec(fields, rng=rng, dtype=dtype)
     except TypeError as error:
         raise ConfigError(f"bad fields for layer {spec['type']}: {fields!r} ({error})") from None
+
+
+def known_layer_types(custom_layers: Sequence[type[Layer]] = ()) -> Mapping[str, type[Layer]]:
+    """LAYER_TYPES plus custom_layers by class name; ConfigError for a class that is not a
+    Layer or whose name a built-in layer already has."""
+    if not custom_layers:
+        return LAYER_TYPES
+    types = dict(LAYER_TYPES)
+    for cls in custom_layers:
+        if not (isinstance(cls, type) and issubclass(cls, Layer)):
+            raise ConfigError(f"custom layers must be Layer classes, got {cls!r}")
+        if cls.__name__ in LAYER_TYPES and LAYER_TYPES[cls.__name__] is not cls:
+            raise ConfigError(f"custom layer {cls.__name__} has the name of a built-in layer")
+        types[cls.__name__] = cls
+    return types

@@ -198,15 +198,24 @@ class Sequential:
 
     @classmethod
     def from_spec(
-        cls, spec: dict, *, rng: np.random.Generator, dtype: type[np.floating] = np.float32
+        cls,
+        spec: dict,
+        *,
+        rng: np.random.Generator,
+        dtype: type[np.floating] = np.float32,
+        custom_layers: Sequence[type[Layer]] = (),
     ) -> Sequential:
-        """Rebuild from spec(), initialising weights from rng; ConfigError for a bad spec."""
+        """Rebuild from spec(), initialising weights from rng; ConfigError for a bad spec.
+        custom_layers: Layer classes of your own that the spec names (layer_from_spec)."""
         if not isinstance(spec, dict) or not isinstance(spec.get("layers"), list):
             raise ConfigError("a model spec needs a 'layers' list")
         loss_spec = spec.get("loss")
         if not isinstance(loss_spec, dict) or "name" not in loss_spec:
             raise ConfigError("a model spec needs a 'loss' dict with a 'name'")
-        layers = [layer_from_spec(layer, rng=rng, dtype=dtype) for layer in spec["layers"]]
+        layers = [
+            layer_from_spec(layer, rng=rng, dtype=dtype, custom_layers=custom_layers)
+            for layer in spec["layers"]
+        ]
         loss_kwargs = {k: v for k, v in loss_spec.items() if k != "name"}
         return cls(layers, loss_from_name(loss_spec["name"], **loss_kwargs))
 

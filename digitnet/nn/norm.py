@@ -85,11 +85,11 @@ class BatchNorm(Layer):
 
     def update_running(self, mean: np.ndarray, var: np.ndarray, count: int) -> None:
         """Move the running statistics towards a batch's mean and biased var over count values."""
-        keep = self.momentum
-        self.buffers["running_mean"] *= keep
-        self.buffers["running_mean"] += (1 - keep) * mean
-        self.buffers["running_var"] *= keep
-        self.buffers["running_var"] += (1 - keep) * var * (count / max(count - 1, 1))
+        momentum, running = self.momentum, self.buffers
+        running["running_mean"] *= momentum
+        running["running_mean"] += (1 - momentum) * mean
+        running["running_var"] *= momentum
+        running["running_var"] += (1 - momentum) * var * (count / max(count - 1, 1))
 
     def backward(self, grad_out: np.ndarray, *, need_input_grad: bool = True) -> np.ndarray | None:
         """Overwrite grads["gamma"], grads["beta"]; return dLoss/dx (None if not need_input_grad).

@@ -27,7 +27,7 @@ class Slot:
     decay: bool
 
 
-def _check_hyper(name: str, value: float, low: float, high: float = math.inf) -> float:
+def _checked_hyperparameter(name: str, value: float, low: float, high: float = math.inf) -> float:
     """`value` as a float if low <= value < high, else ConfigError."""
     if not isinstance(value, (int, float)) or not low <= value < high:
         raise ConfigError(f"{name} must be in [{low}, {high}), got {value!r}")
@@ -48,8 +48,8 @@ class Optimizer:
         names = [slot.name for slot in self.slots]
         if len(set(names)) != len(names):
             raise ConfigError(f"slot names must be unique, got {names}")
-        self.learning_rate = _check_hyper("learning_rate", learning_rate, 0.0)
-        self.weight_decay = _check_hyper("weight_decay", weight_decay, 0.0)
+        self.learning_rate = _checked_hyperparameter("learning_rate", learning_rate, 0.0)
+        self.weight_decay = _checked_hyperparameter("weight_decay", weight_decay, 0.0)
         self.t = 0
         self.state = {
             key: [np.zeros_like(slot.param) for slot in self.slots] for key in self.state_names
@@ -159,7 +159,7 @@ class SGD(Optimizer):
         nesterov: bool = False,
         weight_decay: float = 0.0,
     ) -> None:
-        self.momentum = _check_hyper("momentum", momentum, 0.0, 1.0)
+        self.momentum = _checked_hyperparameter("momentum", momentum, 0.0, 1.0)
         if nesterov and self.momentum == 0.0:
             raise ConfigError("nesterov needs momentum > 0")
         self.nesterov = bool(nesterov)
@@ -216,9 +216,9 @@ class Adam(Optimizer):
         eps: float = 1e-8,
         weight_decay: float = 0.0,
     ) -> None:
-        self.beta1 = _check_hyper("beta1", beta1, 0.0, 1.0)
-        self.beta2 = _check_hyper("beta2", beta2, 0.0, 1.0)
-        self.eps = _check_hyper("eps", eps, 0.0)
+        self.beta1 = _checked_hyperparameter("beta1", beta1, 0.0, 1.0)
+        self.beta2 = _checked_hyperparameter("beta2", beta2, 0.0, 1.0)
+        self.eps = _checked_hyperparameter("eps", eps, 0.0)
         if self.eps == 0.0:
             raise ConfigError("eps must be > 0")
         super().__init__(slots, learning_rate, weight_decay)

@@ -70,12 +70,12 @@ class Conv2D(Layer):
         }
         self.grads = {name: np.zeros_like(p) for name, p in self.params.items()}
         # what backward needs: im2col's columns (in, kh, kw, ...), or conv_rows' U when _by_rows
-        self._cols: np.ndarray | None = None
+        self._unfolded: np.ndarray | None = None
         self._cols_matrix: np.ndarray | None = None  # im2col's as (in·kh·kw + 1, N), ones last
         self._x_shape: tuple[int, ...] = ()
         self._layout_used = CHANNEL_BATCH  # the internal layout of the last forward pass
         self._out_size = (0, 0)  # its output's H', W'
-        self._by_rows = False  # whether it used conv_rows (then _cols holds U, not im2col's)
+        self._by_rows = False  # whether it used conv_rows (then _unfolded holds U, not im2col's)
 
     def _layout(self, out_w: int) -> tuple[tuple[int, ...], tuple[int, int]]:
         """Batch-last when an output row is short or the kernel large: im2col then copies
@@ -93,8 +93,8 @@ class Conv2D(Layer):
             and self.in_channels * kw >= conv_rows.ROW_PRODUCTS_MIN_DEPTH
         )
         if self._by_rows:  # measured 1.2x faster than im2col for the `cnn` preset's conv2
-            self._cols, self._cols_matrix = conv_rows.unfold_width(padded, kw, sw, out_w), None
-            views = conv_rows.kernel_row_views(self._cols, kh, out_h)
+            self._unfolded, self._cols_matrix = conv_rows.unfold_width(padded, kw, sw, out_w), None
+            views = conv_rows.kernel_row_views(self._unfolded, kh, out_h)
             z = conv_rows.forward_products(self.params["W"], views)  # (out, N)
             z += self.params["b"][:, None]  # in place: z is this pass's own product
         else:
@@ -128,9 +128,9 @@ class Conv2D(Layer):
         return padded, out_h, out_w
 
     def _unfold(self, padded: np.ndarray, out_h: int, out_w: int) -> np.ndarray:
-        """im2col of the padded input into _cols and _cols_matrix (ones row last)."""
+        """im2col of the padded input into _unfolded and _cols_matrix (ones row last)."""
         axes = self._layout_used[1]
-        self._cols, self._cols_matrix = im2col(
+        self._unfolded, self._cols_matrix = im2col(
             padded, self.kernel_size, self.stride, (out_h, out_w), axes, ones_row=True
         )
         return self._cols_matrix
@@ -154,20 +154,20 @@ class Conv2D(Layer):
         """Overwrite grads["W"], grads["b"]; return dLoss/dx (None if not need_input_grad)."""
         if not self._x_shape:
             raise self._no_forward_yet()
-        cols = self._cols
+        unfolded = self._unfolded
         batch, _, height, width = self._x_shape
         (kh, kw), (sh, sw), (ph, pw) = self.kernel_size, self.stride, self.padding
         out_h, out_w = grad_z.shape[2:]
-        order, axes = self._layout_used  # the forward pass's choice, which cols follow
+        order, axes = self._layout_used  # the forward pass's choice, which unfolded follows
         grad_mat = self.as_matrix(grad_z)  # (out, N)
         W = self.params["W"]
         if self._by_rows:
             np.sum(grad_mat, axis=1, out=self.grads["b"])
-            views = conv_rows.kernel_row_views(cols, kh, out_h)
+            views = conv_rows.kernel_row_views(unfolded, kh, out_h)
             conv_rows.weight_gradient(views, grad_mat, self.grads["W"])
             if not need_input_grad:
                 return None
-            grad_padded = conv_rows.input_gradient(W, grad_mat, cols.shape, sw, width + 2 * pw)
+            grad_padded = conv_rows.input_gradient(W, grad_mat, unfolded.shape, sw, width + 2 * pw)
             return self._cropped(grad_padded, order, axes)
         # (in·kh·kw + 1, N) @ (N, out): measured faster than (out, N) @ (N, in·kh·kw) in
         # OpenBLAS; the ones row gives the bias gradient, Σ grad_z, as the last row
@@ -183,14 +183,14 @@ class Conv2D(Layer):
             # (same padding, channels kept) it measured up to 1.6x faster than GEMM + col2im;
             # when they are larger (valid padding, more channels out than in) col2im wins 3x
             size = (height + kh - 1, width + kw - 1)
-            grad_internal = grad_z.transpose(order)  # (out, ...) like cols' trailing axes
+            grad_internal = grad_z.transpose(order)  # (out, ...) like unfolded's trailing axes
             padded = embed(grad_internal, size, kh - 1 - ph, kw - 1 - pw, axes)
             grad_cols, _ = im2col(padded, self.kernel_size, (1, 1), (height, width), axes)
             W_flipped = W[:, :, ::-1, ::-1].transpose(1, 0, 2, 3).reshape(self.in_channels, -1)
             grad_x = W_flipped @ grad_cols.reshape(W_flipped.shape[1], -1)
             grad_x = grad_x.reshape(self.in_channels, *grad_cols.shape[3:])
             return grad_x.transpose(np.argsort(order))  # in the internal memory order
-        grad_cols = (W.reshape(self.out_channels, -1).T @ grad_mat).reshape(cols.shape)
+        grad_cols = (W.reshape(self.out_channels, -1).T @ grad_mat).reshape(unfolded.shape)
         size = (height + 2 * ph, width + 2 * pw)
         grad_padded = col2im(grad_cols, size, self.kernel_size, self.stride, axes)
         return self._cropped(grad_padded, order, axes)

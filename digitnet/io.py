@@ -14,6 +14,7 @@ array is checked (name, dtype, shape, finite) before a model is built. Saving is
 
 from __future__ import annotations
 
+import inspect
 import json
 import os
 import zipfile
@@ -26,6 +27,7 @@ import numpy as np
 from digitnet import __version__
 from digitnet.atomic import write_atomically
 from digitnet.errors import ConfigError, ModelFileError
+from digitnet.nn.layer_types import LAYER_TYPES
 from digitnet.nn.layers import Layer
 from digitnet.nn.model import Sequential
 
@@ -54,8 +56,11 @@ def save_model(
 ) -> Path:
     """Write the model (and optional checkpoint arrays) atomically; returns the path.
 
-    Raises ModelFileError when the folder does not exist or is not writable.
+    Raises ModelFileError when the folder does not exist or is not writable, and for a model
+    that could not be loaded back as it is: NaN or infinite weights, a layer class of your own
+    named like a built-in one, or one whose spec() leaves out the arguments it was built with.
     """
+    _check_loadable(model)
     header = {
         **(meta or {}),
         "format": FORMAT_NAME,
@@ -73,6 +78,25 @@ def save_model(
         return write_atomically(path, lambda handle: np.savez(handle, **arrays))
     except OSError as err:
         raise ModelFileError(f"cannot write {path}: {err.strerror or err}") from None
+
+
+def _check_loadable(model: Sequential) -> None:
+    """ModelFileError for what load_model would refuse or rebuild differently."""
+    for name, value in model.get_weights().items():
+        if not np.all(np.isfinite(value)):
+            raise ModelFileError(f"weight {name} holds NaN or infinite values: not saved")
+    for layer in model.layers:
+        cls = type(layer)
+        if LAYER_TYPES.get(cls.__name__, cls) is not cls:
+            raise ModelFileError(
+                f"your layer class {cls.__name__} has the name of a built-in layer: rename it"
+            )
+        takes = [name for name in inspect.signature(cls.__init__).parameters if name != "self"]
+        if takes and cls.spec is Layer.spec:
+            raise ModelFileError(
+                f"{cls.__name__} takes {', '.join(takes)}: its spec() must return them (and "
+                "from_spec build it from them) so that a saved model rebuilds it"
+            )
 
 
 def load_model(

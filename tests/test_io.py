@@ -249,3 +249,48 @@ def test_a_network_with_a_layer_of_your_own_saves_and_loads_given_the_class(tmp_
 def test_custom_layers_that_are_not_layers_or_shadow_a_built_in_are_refused(saved, custom, message):
     with pytest.raises(ModelFileError, match=message):
         load_model(saved, custom_layers=custom)
+
+
+class ReLU(Layer):  # a user's own layer that happens to share a built-in's name
+    def forward(self, x: np.ndarray, *, training: bool = False) -> np.ndarray:
+        return np.abs(x)
+
+
+class Power(Layer):
+    """A layer of the user's own with a constructor argument but the default spec()."""
+
+    def __init__(self, p: float = 2.0) -> None:
+        super().__init__()
+        self.p = p
+
+    def forward(self, x: np.ndarray, *, training: bool = False) -> np.ndarray:
+        return x**self.p
+
+
+@pytest.mark.parametrize(
+    ("layer", "message"),
+    [
+        (ReLU(), "has the name of a built-in layer"),
+        (Power(1.5), r"Power takes p: its spec\(\) must return them"),
+    ],
+)
+def test_save_refuses_a_layer_that_would_load_back_as_something_else(tmp_path, layer, message):
+    from digitnet.nn import Dense, Sequential, SoftmaxCrossEntropy
+
+    rng = np.random.default_rng(0)
+    net = Sequential([Dense(4, 3, rng=rng), layer], SoftmaxCrossEntropy())
+    with pytest.raises(ModelFileError, match=message):
+        save_model(tmp_path / "m.npz", net)
+    assert not (tmp_path / "m.npz").exists()
+
+
+def test_save_refuses_weights_that_load_would_refuse(tmp_path, model):
+    model.layers[0].params["W"][3, 4] = np.nan
+    with pytest.raises(ModelFileError, match="weight 0.W holds NaN or infinite values: not saved"):
+        save_model(tmp_path / "m.npz", model)
+    assert not (tmp_path / "m.npz").exists()
+
+
+def test_custom_layers_given_as_one_class_instead_of_a_list_is_explained(saved):
+    with pytest.raises(ModelFileError, match=r"custom_layers is a list of classes: \[Swish\]"):
+        load_model(saved, custom_layers=Swish)

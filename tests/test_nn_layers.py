@@ -188,6 +188,11 @@ def test_backward_before_any_forward_says_to_call_forward_first(spec):
         layer.backward(np.ones((2, 3) if spec["type"] in ("Dense", "BatchNorm") else (2, 3, 4, 4)))
 
 
+def test_a_missing_private_attribute_is_named_in_the_message():
+    with pytest.raises(AttributeError, match="ReLU has no '_gate' yet: call forward before"):
+        ReLU()._gate  # noqa: B018
+
+
 def test_a_missing_public_attribute_is_still_a_plain_attribute_error():
     assert getattr(ReLU(), "rng", None) is None
     with pytest.raises(AttributeError, match="'ReLU' object has no attribute 'weights'"):

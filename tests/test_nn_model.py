@@ -245,3 +245,55 @@ def test_input_dropout_drops_pixels_only_while_training():
     assert type(with_input_dropout.layers[0]).__name__ == "Dropout"
     np.testing.assert_array_equal(with_input_dropout.forward(x), plain.forward(x))
     assert not np.array_equal(with_input_dropout.forward(x, training=True), plain.forward(x))
+
+
+def test_train_step_refuses_an_empty_batch_and_an_optimizer_of_another_model():
+    from digitnet.nn import optimizer_from_name
+
+    rng = np.random.default_rng(0)
+    model, other = build_mlp((6, 4, 3), rng=rng), build_mlp((6, 4, 3), rng=rng)
+    x, y = rng.random((5, 6), dtype=np.float32), one_hot(rng.integers(0, 3, 5), 3)
+    optimizer = optimizer_from_name("momentum", model.named_params(), learning_rate=0.1)
+    with pytest.raises(ValueError, match="the batch is empty"):
+        model.train_step(x[:0], y[:0], optimizer)
+    stray = optimizer_from_name("momentum", other.named_params(), learning_rate=0.1)
+    with pytest.raises(ConfigError, match="another model's parameters"):
+        model.train_step(x, y, stray)
+    last_layer_only = optimizer_from_name("sgd", model.named_params()[2:], learning_rate=0.1)
+    model.train_step(x, y, last_layer_only)  # a subset of this model's slots is fine
+
+
+def test_a_nan_loss_leaves_the_weights_as_they_were():
+    from digitnet.nn import optimizer_from_name
+
+    rng = np.random.default_rng(0)
+    model = build_mlp((6, 4, 3), rng=rng)
+    x, y = rng.random((5, 6), dtype=np.float32), one_hot(rng.integers(0, 3, 5), 3)
+    x[2, 1] = np.nan
+    before = model.get_weights()
+    optimizer = optimizer_from_name("adam", model.named_params(), learning_rate=0.1)
+    with np.errstate(invalid="ignore"):
+        assert np.isnan(model.train_step(x, y, optimizer))
+    for name, value in model.get_weights().items():
+        np.testing.assert_array_equal(value, before[name])
+
+
+@pytest.mark.parametrize(
+    ("layers", "loss", "message"),
+    [
+        ([], SoftmaxCrossEntropy(), "at least one layer"),
+        ([np.tanh], SoftmaxCrossEntropy(), "layers must be digitnet.nn layers"),
+        ([ReLU()], "cross_entropy", "loss must be a Loss such as SoftmaxCrossEntropy()"),
+    ],
+)
+def test_sequential_refuses_what_is_not_a_network(layers, loss, message):
+    with pytest.raises(ConfigError, match=message):
+        Sequential(layers, loss)
+
+
+def test_dense_names_the_input_shape_it_takes():
+    model = build_mlp((784, 16, 10), rng=np.random.default_rng(0))
+    with pytest.raises(
+        ValueError, match=r"Dense\(784→16\) takes \(batch, 784\) inputs, got \(3, 28, 28\)"
+    ):
+        model.predict(np.zeros((3, 28, 28), np.float32))

@@ -58,7 +58,7 @@ def layer_from_spec(
         known = ", ".join(sorted(types))
         raise ConfigError(
             f"unknown layer type {spec['type']!r}; known types: {known} (a layer class of your "
-            "own: pass it in custom_layers)"
+            "own: load the model in Python with custom_layers=[YourLayer])"
         )
     try:
         return cls.from_spec(fields, rng=rng, dtype=dtype)
@@ -69,6 +69,8 @@ def layer_from_spec(
 def known_layer_types(custom_layers: Sequence[type[Layer]] = ()) -> Mapping[str, type[Layer]]:
     """LAYER_TYPES plus custom_layers by class name; ConfigError for a class that is not a
     Layer or whose name a built-in layer already has."""
+    if isinstance(custom_layers, type):
+        raise ConfigError(f"custom_layers is a list of classes: [{custom_layers.__name__}]")
     if not custom_layers:
         return LAYER_TYPES
     types = dict(LAYER_TYPES)

@@ -38,13 +38,15 @@ class Layer:
         """Only reached for an attribute that is not set: a private one is what forward keeps
         for backward, so say that instead of Python's bare "no attribute"."""
         if name.startswith("_") and not name.startswith("__"):
-            raise self._no_forward_yet()
+            raise self._no_forward_yet(name)
         raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
 
-    def _no_forward_yet(self) -> AttributeError:
+    def _no_forward_yet(self, name: str = "") -> AttributeError:
         """The error for a backward before any forward (nothing kept to differentiate)."""
+        what = f"no {name!r}" if name else "nothing from a forward"
         return AttributeError(
-            f"{type(self).__name__} has nothing from a forward yet: call forward before backward"
+            f"{type(self).__name__} has {what} yet: call forward before backward "
+            "(forward keeps what backward needs)"
         )
 
     def forward(self, x: np.ndarray, *, training: bool = False) -> np.ndarray:
@@ -102,6 +104,8 @@ class Dense(Layer):
         self.grads = {name: np.zeros_like(p) for name, p in self.params.items()}
 
     def forward(self, x: np.ndarray, *, training: bool = False) -> np.ndarray:
+        if x.ndim != 2 or x.shape[1] != self.fan_in:
+            raise ValueError(f"{self!r} takes (batch, {self.fan_in}) inputs, got {x.shape}")
         self._x = x  # the only thing backward needs
         z = x @ self.params["W"]
         z += self.params["b"]  # in place: no second (batch, fan_out) array

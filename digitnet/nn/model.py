@@ -4,6 +4,7 @@ spec/weights for model files.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import numpy as np
@@ -28,6 +29,16 @@ class Sequential:
     def __init__(self, layers: list[Layer], loss: Loss) -> None:
         self.layers = list(layers)
         self.loss = loss
+        if not self.layers:
+            raise ConfigError("a network needs at least one layer")
+        strangers = [layer for layer in self.layers if not isinstance(layer, Layer)]
+        if strangers:
+            raise ConfigError(f"layers must be digitnet.nn layers, got {strangers[0]!r}")
+        if not isinstance(loss, Loss):
+            raise ConfigError(
+                f"loss must be a Loss such as SoftmaxCrossEntropy(), got {loss!r} "
+                "(loss_from_name turns a name into one)"
+            )
         learned = self.layers[self.fixed_prefix :]
         misplaced = [type(layer).__name__ for layer in learned if layer.fixed]
         if misplaced:
@@ -176,12 +187,19 @@ class Sequential:
         Runs training_stages(start): the same function and gradients as the layers one by
         one, with a fused first convolution and BatchNorm where that applies.
 
-        The loss is that of the batch before the update. start: as in forward (x already went
-        through the first `start` layers, fixed preprocessing).
+        The loss is that of the batch before the update; a NaN or infinite loss is returned
+        without updating anything (the weights stay as they were). start: as in forward (x
+        already went through the first `start` layers, fixed preprocessing). ValueError for an
+        empty batch, ConfigError for an optimizer that holds another model's parameters.
         """
+        if len(x) == 0:
+            raise ValueError("train_step needs at least one sample; the batch is empty")
+        self._check_optimizer(optimizer)
         stages = self.training_stages(start)
         output = self._forward_through(stages, x, training=True)
         value, grad_out = self.loss.value_and_gradient(output, y_onehot)
+        if not math.isfinite(value):
+            return value
         # Dense weight gradients left as products for an optimizer that folds them into its
         # update (SGD with momentum); clipping needs every gradient formed
         fold = optimizer.folds_products and clip_norm is None
@@ -191,6 +209,18 @@ class Sequential:
             clip_grad_norm(self.named_params(), clip_norm)
         optimizer.step(products or ())
         return value
+
+    def _check_optimizer(self, optimizer: Optimizer) -> None:
+        """ConfigError unless the optimizer's first slot is one of this model's parameters
+        (an optimizer built on another model's named_params() would move that model)."""
+        if not optimizer.slots:
+            return
+        first = optimizer.slots[0].param
+        if not any(first is param for layer in self.layers for param in layer.params.values()):
+            raise ConfigError(
+                "the optimizer holds another model's parameters: build it from this model's "
+                "named_params()"
+            )
 
     def spec(self) -> dict:
         """JSON-able architecture: {"layers": [layer.spec(), ...], "loss": loss.spec()}."""

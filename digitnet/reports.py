@@ -39,9 +39,14 @@ def write_training_artifacts(
     return written
 
 
+# the columns every epoch record has (validation adds val_accuracy and val_loss): the header
+# of a run that ended before its first epoch did
+EPOCH_COLUMNS = ("epoch", "step", "train_loss", "learning_rate", "seconds")
+
+
 def epochs_csv(epochs: list[dict]) -> str:
-    """Per-epoch records as CSV text, columns in first-seen order."""
-    columns: list[str] = []
+    """Per-epoch records as CSV text, columns in first-seen order (a header alone for none)."""
+    columns: list[str] = [] if epochs else list(EPOCH_COLUMNS)
     for record in epochs:
         columns += [key for key in record if key not in columns]
     buffer = io.StringIO()

@@ -255,3 +255,11 @@ def test_a_resumed_run_writes_beside_its_checkpoint_under_the_runs_name():
     assert model_path_of(Path("runs/a.ckpt.npz")) == Path("runs/a.npz")
     assert model_path_of(Path("runs/renamed.npz")) == Path("runs/model.npz")
     assert checkpoint_path_of(Path("runs/a.npz")) == Path("runs/a.ckpt.npz")
+
+
+def test_a_run_that_ends_before_its_first_epoch_writes_a_csv_header(tmp_path):
+    out = tmp_path / "short.npz"
+    result = run_cli("train", *SMALL, "--iterations", "5", "--no-plot", "--out", str(out))
+    assert result.returncode == 0, result.stderr
+    lines = (tmp_path / "short.history.csv").read_text().splitlines()
+    assert lines == ["epoch,step,train_loss,learning_rate,seconds"]

@@ -125,7 +125,8 @@ def plot_digit(
         bars[label].set_edgecolor("black")
         bars[label].set_linewidth(2.5)
         legend.append(Patch(facecolor="none", edgecolor="black", lw=2.5, label=f"true {label}"))
-    bars_ax.legend(handles=legend, loc="upper left")
+    # in the half away from the predicted bar, the tallest: no other bar can pass 50%
+    bars_ax.legend(handles=legend, loc="upper right" if predicted < n_classes / 2 else "upper left")
     share = percent(probs[predicted], 1)
     bars_ax.text(predicted, probs[predicted] + 0.02, share, ha="center", va="bottom", fontsize=11)
     bars_ax.set_xticks(np.arange(n_classes), labels=[str(digit) for digit in range(n_classes)])

@@ -102,14 +102,18 @@ def _check_loadable(model: Sequential) -> None:
 def load_model(
     path: str | os.PathLike[str],
     *,
-    dtype: type = np.float32,
+    dtype: type | None = None,
     custom_layers: Sequence[type[Layer]] = (),
 ) -> ModelFile:
     """Read and validate a model file; raises ModelFileError saying what is wrong.
-    custom_layers: Layer classes of your own that the file's network uses."""
+    dtype: the network's float type (default: float64 for weights saved as float64, else
+    float32). custom_layers: Layer classes of your own that the file's network uses."""
     path = Path(path)
     arrays, meta = _read_arrays(path)
     _check_header(meta, path)
+    if dtype is None:
+        stored = {v.dtype for k, v in arrays.items() if k.startswith("param/")}
+        dtype = np.float64 if np.dtype(np.float64) in stored else np.float32
     try:
         model = Sequential.from_spec(
             meta["architecture"],

@@ -294,3 +294,12 @@ def test_save_refuses_weights_that_load_would_refuse(tmp_path, model):
 def test_custom_layers_given_as_one_class_instead_of_a_list_is_explained(saved):
     with pytest.raises(ModelFileError, match=r"custom_layers is a list of classes: \[Swish\]"):
         load_model(saved, custom_layers=Swish)
+
+
+def test_a_float64_model_loads_as_float64_unless_told_otherwise(tmp_path):
+    net = build_mlp((6, 4, 3), rng=np.random.default_rng(0), dtype=np.float64)
+    path = save_model(tmp_path / "m64.npz", net)
+    assert load_model(path).model.dtype == np.float64
+    assert load_model(path, dtype=np.float32).model.dtype == np.float32
+    x = np.random.default_rng(1).random((4, 6))
+    np.testing.assert_array_equal(load_model(path).model.predict_proba(x), net.predict_proba(x))

@@ -82,9 +82,9 @@ def save_model(
 
 def _check_loadable(model: Sequential) -> None:
     """ModelFileError for what load_model would refuse or rebuild differently."""
-    for name, value in model.get_weights().items():
-        if not np.all(np.isfinite(value)):
-            raise ModelFileError(f"weight {name} holds NaN or infinite values: not saved")
+    for slot in model.named_params():
+        if not np.all(np.isfinite(slot.param)):
+            raise ModelFileError(f"weight {slot.name} holds NaN or infinite values: not saved")
     for layer in model.layers:
         cls = type(layer)
         if LAYER_TYPES.get(cls.__name__, cls) is not cls:

@@ -188,7 +188,8 @@ class Sequential:
         one, with a fused first convolution and BatchNorm where that applies.
 
         The loss is that of the batch before the update; a NaN or infinite loss is returned
-        without updating anything (the weights stay as they were). start: as in forward (x
+        with no backward and no update: the parameters stay as they were (a BatchNorm's running
+        statistics have moved in the forward). start: as in forward (x
         already went through the first `start` layers, fixed preprocessing). ValueError for an
         empty batch, ConfigError for an optimizer that holds another model's parameters.
         """

@@ -188,6 +188,16 @@ def test_backward_before_any_forward_says_to_call_forward_first(spec):
         layer.backward(np.ones((2, 3) if spec["type"] in ("Dense", "BatchNorm") else (2, 3, 4, 4)))
 
 
+@pytest.mark.parametrize("layer", [Sigmoid(), Tanh(), ReLU(), LeakyReLU(0.1), Softmax()])
+def test_activation_backward_refuses_a_gradient_of_another_shape(layer):
+    layer.forward(np.ones((2, 5)), training=True)
+    for wrong in [(1, 5), (3, 2, 5), (2, 4)]:
+        with pytest.raises(
+            ValueError, match=r"gradient of shape .* for an output of shape \(2, 5\)"
+        ):
+            layer.backward(np.ones(wrong))
+
+
 def test_a_missing_private_attribute_is_named_in_the_message():
     with pytest.raises(AttributeError, match="ReLU has no '_gate' yet: call forward before"):
         ReLU()._gate  # noqa: B018

@@ -256,6 +256,8 @@ def test_train_step_refuses_an_empty_batch_and_an_optimizer_of_another_model():
     optimizer = optimizer_from_name("momentum", model.named_params(), learning_rate=0.1)
     with pytest.raises(ValueError, match="the batch is empty"):
         model.train_step(x[:0], y[:0], optimizer)
+    with pytest.raises(ValueError, match="takes float inputs .* got uint8"):
+        model.train_step((x * 255).astype(np.uint8), y, optimizer)
     stray = optimizer_from_name("momentum", other.named_params(), learning_rate=0.1)
     with pytest.raises(ConfigError, match="another model's parameters"):
         model.train_step(x, y, stray)

@@ -13,6 +13,16 @@ from digitnet.errors import ConfigError
 from digitnet.nn.layers import Layer
 
 
+def _check_grad_shape(layer: Layer, grad_out: np.ndarray, out: np.ndarray) -> None:
+    """ValueError unless grad_out has the shape of the forward's output (element-wise
+    products would broadcast a wrong one into a silently wrong gradient)."""
+    if grad_out.shape != out.shape:
+        raise ValueError(
+            f"{type(layer).__name__}.backward got a gradient of shape {grad_out.shape} for an "
+            f"output of shape {out.shape}"
+        )
+
+
 class Sigmoid(Layer):
     """out = 1 / (1 + exp(−x)), computed as 0.5·(1 + tanh(x/2)): no overflow for any finite x."""
 
@@ -27,6 +37,7 @@ class Sigmoid(Layer):
     def backward(self, grad_out: np.ndarray) -> np.ndarray:
         """grad_x = grad_out · out · (1 − out)."""
         out = self._out
+        _check_grad_shape(self, grad_out, out)
         grad_x = 1.0 - out
         grad_x *= out
         grad_x *= grad_out
@@ -42,6 +53,7 @@ class Tanh(Layer):
 
     def backward(self, grad_out: np.ndarray) -> np.ndarray:
         """grad_x = grad_out · (1 − out²)."""
+        _check_grad_shape(self, grad_out, self._out)
         grad_x = np.square(self._out)
         np.subtract(1.0, grad_x, out=grad_x)
         grad_x *= grad_out
@@ -80,6 +92,7 @@ class ReLU(Layer):
     def backward(self, grad_out: np.ndarray) -> np.ndarray:
         """grad_x = grad_out where x > 0, else slope · grad_out."""
         gate = self._gate if self._gate is not None else self._gate_of(self._x)
+        _check_grad_shape(self, grad_out, gate)
         return grad_out * gate
 
 
@@ -119,6 +132,7 @@ class Softmax(Layer):
     def backward(self, grad_out: np.ndarray) -> np.ndarray:
         """Vector-Jacobian product: grad_x = probs · (grad_out − Σ_j grad_out_j · probs_j)."""
         probs = self._probs
+        _check_grad_shape(self, grad_out, probs)
         grad_x = grad_out * probs
         dot = grad_x.sum(axis=-1, keepdims=True)
         grad_x -= probs * dot

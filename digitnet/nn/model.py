@@ -191,10 +191,16 @@ class Sequential:
         with no backward and no update: the parameters stay as they were (a BatchNorm's running
         statistics have moved in the forward). start: as in forward (x
         already went through the first `start` layers, fixed preprocessing). ValueError for an
-        empty batch, ConfigError for an optimizer that holds another model's parameters.
+        empty batch or integer inputs (raw 0-255 pixels), ConfigError for an optimizer that
+        holds another model's parameters. y_onehot's rows are target probabilities (one-hot);
+        only their shape is checked, since checking their values would cost every step.
         """
         if len(x) == 0:
             raise ValueError("train_step needs at least one sample; the batch is empty")
+        if not np.issubdtype(np.asarray(x).dtype, np.floating):
+            raise ValueError(
+                f"train_step takes float inputs (pixels in 0-1: to_inputs), got {x.dtype}"
+            )
         self._check_optimizer(optimizer)
         stages = self.training_stages(start)
         output = self._forward_through(stages, x, training=True)

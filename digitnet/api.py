@@ -119,6 +119,8 @@ def load(
     """A model file, or the bundled default model when path is None. custom_layers: Layer
     classes of your own that the file's network uses."""
     if path is None:
+        if custom_layers:
+            raise ConfigError("custom_layers need a model file: the bundled model has none")
         loaded = load_default_model()
     else:
         loaded = load_model(path, custom_layers=custom_layers)

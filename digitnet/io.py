@@ -82,21 +82,40 @@ def save_model(
 
 def _check_loadable(model: Sequential) -> None:
     """ModelFileError for what load_model would refuse or rebuild differently."""
-    for slot in model.named_params():
-        if not np.all(np.isfinite(slot.param)):
-            raise ModelFileError(f"weight {slot.name} holds NaN or infinite values: not saved")
+    arrays = {**{s.name: s.param for s in model.named_params()}, **model.named_buffers()}
+    for name, value in arrays.items():
+        if not np.all(np.isfinite(value)):
+            raise ModelFileError(f"{name} holds NaN or infinite values: not saved")
+    classes: dict[str, type[Layer]] = {}
     for layer in model.layers:
-        cls = type(layer)
+        cls, named = type(layer), layer.spec().get("type")
+        if classes.setdefault(cls.__name__, cls) is not cls:
+            raise ModelFileError(f"two different layer classes are named {cls.__name__}")
         if LAYER_TYPES.get(cls.__name__, cls) is not cls:
             raise ModelFileError(
                 f"your layer class {cls.__name__} has the name of a built-in layer: rename it"
             )
-        takes = [name for name in inspect.signature(cls.__init__).parameters if name != "self"]
-        if takes and cls.spec is Layer.spec:
+        if named != cls.__name__:
             raise ModelFileError(
-                f"{cls.__name__} takes {', '.join(takes)}: its spec() must return them (and "
+                f"{cls.__name__}.spec() names the type {named!r}: it would load as that class; "
+                f"a subclass's spec() must name {cls.__name__!r}"
+            )
+        forgotten = _arguments_spec_leaves_out(cls)
+        if forgotten:
+            raise ModelFileError(
+                f"{cls.__name__} takes {', '.join(forgotten)}: its spec() must return them (and "
                 "from_spec build it from them) so that a saved model rebuilds it"
             )
+
+
+def _arguments_spec_leaves_out(cls: type[Layer]) -> list[str]:
+    """The constructor arguments of a layer class that keeps Layer's own spec() and
+    from_spec() (which save and pass none), apart from rng and dtype, which from_spec gives."""
+    if cls.spec is not Layer.spec or cls.from_spec.__func__ is not Layer.from_spec.__func__:
+        return []
+    skipped = (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD)
+    parameters = list(inspect.signature(cls.__init__).parameters.values())[1:]  # not self
+    return [p.name for p in parameters if p.kind not in skipped and p.name not in ("rng", "dtype")]
 
 
 def load_model(

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from digitnet.atomic import write_text_atomically
 from digitnet.errors import OutputError
-from digitnet.trainer import History
+from digitnet.trainer import EPOCH_COLUMNS, History
 
 
 def write_training_artifacts(
@@ -39,14 +39,9 @@ def write_training_artifacts(
     return written
 
 
-# the columns every epoch record has (validation adds val_accuracy and val_loss): the header
-# of a run that ended before its first epoch did
-EPOCH_COLUMNS = ("epoch", "step", "train_loss", "learning_rate", "seconds")
-
-
 def epochs_csv(epochs: list[dict]) -> str:
     """Per-epoch records as CSV text, columns in first-seen order (a header alone for none)."""
-    columns: list[str] = [] if epochs else list(EPOCH_COLUMNS)
+    columns: list[str] = [] if epochs else list(EPOCH_COLUMNS)  # a run without an epoch
     for record in epochs:
         columns += [key for key in record if key not in columns]
     buffer = io.StringIO()

@@ -20,6 +20,9 @@ from digitnet.nn.model import Sequential
 from digitnet.nn.optim import Optimizer, optimizer_from_name
 from digitnet.nn.schedules import make_schedule
 
+# what every epoch's record holds, in order; validation adds val_accuracy and val_loss
+EPOCH_COLUMNS = ("epoch", "step", "train_loss", "learning_rate", "seconds")
+
 
 @dataclass
 class History:
@@ -225,13 +228,14 @@ class Trainer:
     ) -> dict:
         """The epoch's record; val holds the validation inputs already preprocessed up to
         layer `start`, so the network runs over them once."""
-        record: dict = {
-            "epoch": state.epoch,
-            "step": state.step,
-            "train_loss": float(np.mean(losses)) if losses else math.nan,
-            "learning_rate": float(self.optimizer.learning_rate),
-            "seconds": round(seconds, 4),
-        }
+        values = (
+            state.epoch,
+            state.step,
+            float(np.mean(losses)) if losses else math.nan,
+            float(self.optimizer.learning_rate),
+            round(seconds, 4),
+        )
+        record: dict = dict(zip(EPOCH_COLUMNS, values, strict=True))
         if val is not None and len(val[0]):
             x_val, labels_val = val
             outputs = self.model.outputs(x_val, start=start)

@@ -143,3 +143,12 @@ def test_predict_files_takes_one_path_alone(network, tmp_path):
     ImageDraw.Draw(image).line([(100, 20), (95, 180)], fill=0, width=16)
     image.save(path)
     assert [p.digit for p in network.predict_files(str(path))] == [1]
+
+
+def test_custom_layers_without_a_model_file_are_refused():
+    import digitnet
+    from digitnet.errors import ConfigError
+    from digitnet.nn import Layer
+
+    with pytest.raises(ConfigError, match="custom_layers need a model file"):
+        digitnet.load(custom_layers=[type("Mine", (Layer,), {})])

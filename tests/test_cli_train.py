@@ -262,4 +262,10 @@ def test_a_run_that_ends_before_its_first_epoch_writes_a_csv_header(tmp_path):
     result = run_cli("train", *SMALL, "--iterations", "5", "--no-plot", "--out", str(out))
     assert result.returncode == 0, result.stderr
     lines = (tmp_path / "short.history.csv").read_text().splitlines()
-    assert lines == ["epoch,step,train_loss,learning_rate,seconds"]
+    from digitnet.trainer import EPOCH_COLUMNS
+
+    assert lines == [",".join(EPOCH_COLUMNS)] and EPOCH_COLUMNS[:3] == (
+        "epoch",
+        "step",
+        "train_loss",
+    )

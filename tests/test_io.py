@@ -13,7 +13,7 @@ import pytest
 
 from digitnet.errors import ModelFileError
 from digitnet.io import FORMAT_VERSION, load_model, save_model
-from digitnet.nn.layers import Layer
+from digitnet.nn.layers import Dense, Layer
 from digitnet.nn.mlp import build_mlp
 
 
@@ -267,11 +267,37 @@ class Power(Layer):
         return x**self.p
 
 
+class ScaledDense(Dense):
+    """A user's subclass of a built-in layer, whose inherited spec() names 'Dense'."""
+
+    def forward(self, x: np.ndarray, *, training: bool = False) -> np.ndarray:
+        return 2 * super().forward(x, training=training)
+
+
+class Seeded(Layer):
+    """Takes only what from_spec supplies (rng), like Dropout: nothing for spec() to save."""
+
+    def __init__(self, *, rng: np.random.Generator) -> None:
+        super().__init__()
+        self.rng = rng
+
+    def forward(self, x: np.ndarray, *, training: bool = False) -> np.ndarray:
+        return x
+
+    @classmethod
+    def from_spec(cls, fields: dict, *, rng: np.random.Generator, dtype: type = np.float32):
+        return cls(rng=rng)
+
+
 @pytest.mark.parametrize(
     ("layer", "message"),
     [
         (ReLU(), "has the name of a built-in layer"),
         (Power(1.5), r"Power takes p: its spec\(\) must return them"),
+        (
+            ScaledDense(3, 3, rng=np.random.default_rng(0)),
+            r"ScaledDense.spec\(\) names the type 'Dense'",
+        ),
     ],
 )
 def test_save_refuses_a_layer_that_would_load_back_as_something_else(tmp_path, layer, message):
@@ -286,13 +312,13 @@ def test_save_refuses_a_layer_that_would_load_back_as_something_else(tmp_path, l
 
 def test_save_refuses_weights_that_load_would_refuse(tmp_path, model):
     model.layers[0].params["W"][3, 4] = np.nan
-    with pytest.raises(ModelFileError, match="weight 0.W holds NaN or infinite values: not saved"):
+    with pytest.raises(ModelFileError, match="0.W holds NaN or infinite values: not saved"):
         save_model(tmp_path / "m.npz", model)
     assert not (tmp_path / "m.npz").exists()
 
 
 def test_custom_layers_given_as_one_class_instead_of_a_list_is_explained(saved):
-    with pytest.raises(ModelFileError, match=r"custom_layers is a list of classes: \[Swish\]"):
+    with pytest.raises(ModelFileError, match=r"custom_layers is a list of classes, e.g. \[Swish\]"):
         load_model(saved, custom_layers=Swish)
 
 
@@ -303,3 +329,28 @@ def test_a_float64_model_loads_as_float64_unless_told_otherwise(tmp_path):
     assert load_model(path, dtype=np.float32).model.dtype == np.float32
     x = np.random.default_rng(1).random((4, 6))
     np.testing.assert_array_equal(load_model(path).model.predict_proba(x), net.predict_proba(x))
+
+
+def test_a_layer_whose_constructor_takes_only_what_from_spec_gives_saves_and_loads(tmp_path):
+    from digitnet.nn import Sequential, SoftmaxCrossEntropy
+
+    rng = np.random.default_rng(0)
+    net = Sequential([Dense(4, 3, rng=rng), Seeded(rng=rng)], SoftmaxCrossEntropy())
+    path = save_model(tmp_path / "seeded.npz", net)
+    assert isinstance(load_model(path, custom_layers=[Seeded]).model.layers[1], Seeded)
+
+
+def test_save_refuses_running_statistics_that_load_would_refuse(tmp_path):
+    from digitnet.nn import BatchNorm, Sequential, SoftmaxCrossEntropy
+
+    rng = np.random.default_rng(0)
+    net = Sequential([Dense(4, 3, rng=rng), BatchNorm(3)], SoftmaxCrossEntropy())
+    net.layers[1].buffers["running_var"][1] = np.inf
+    with pytest.raises(ModelFileError, match="1.running_var holds NaN or infinite values"):
+        save_model(tmp_path / "m.npz", net)
+
+
+def test_two_custom_classes_of_one_name_are_refused(saved):
+    first, second = type("Twin", (Layer,), {}), type("Twin", (Layer,), {})
+    with pytest.raises(ModelFileError, match="Twin has the name of another of the custom layers"):
+        load_model(saved, custom_layers=[first, second])

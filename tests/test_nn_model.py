@@ -265,6 +265,24 @@ def test_train_step_refuses_an_empty_batch_and_an_optimizer_of_another_model():
     model.train_step(x, y, last_layer_only)  # a subset of this model's slots is fine
 
 
+def test_a_nan_batch_leaves_batchnorm_running_statistics_and_weights_as_they_were():
+    from digitnet.nn import BatchNorm, optimizer_from_name
+
+    rng = np.random.default_rng(0)
+    model = Sequential(
+        [Dense(6, 4, rng=rng), BatchNorm(4), ReLU(), Dense(4, 3, rng=rng)], SoftmaxCrossEntropy()
+    )
+    x, y = rng.random((5, 6), dtype=np.float32), one_hot(rng.integers(0, 3, 5), 3)
+    optimizer = optimizer_from_name("momentum", model.named_params(), learning_rate=0.1)
+    model.train_step(x, y, optimizer)
+    before = model.get_state()
+    x[2, 1] = np.nan
+    with np.errstate(invalid="ignore"):
+        assert np.isnan(model.train_step(x, y, optimizer))
+    for name, value in model.get_state().items():
+        np.testing.assert_array_equal(value, before[name])
+
+
 def test_a_nan_loss_leaves_the_weights_as_they_were():
     from digitnet.nn import optimizer_from_name
 
@@ -286,6 +304,7 @@ def test_a_nan_loss_leaves_the_weights_as_they_were():
         ([], SoftmaxCrossEntropy(), "at least one layer"),
         ([np.tanh], SoftmaxCrossEntropy(), "layers must be digitnet.nn layers"),
         ([ReLU()], "cross_entropy", "loss must be a Loss such as SoftmaxCrossEntropy()"),
+        ([ReLU], SoftmaxCrossEntropy(), r"ReLU is a layer class: give a layer, e.g. ReLU\(\)"),
     ],
 )
 def test_sequential_refuses_what_is_not_a_network(layers, loss, message):

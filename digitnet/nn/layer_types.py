@@ -69,15 +69,20 @@ def layer_from_spec(
 def known_layer_types(custom_layers: Sequence[type[Layer]] = ()) -> Mapping[str, type[Layer]]:
     """LAYER_TYPES plus custom_layers by class name; ConfigError for a class that is not a
     Layer or whose name a built-in layer already has."""
-    if isinstance(custom_layers, type):
-        raise ConfigError(f"custom_layers is a list of classes: [{custom_layers.__name__}]")
+    if isinstance(custom_layers, (type, str)):
+        shown = getattr(custom_layers, "__name__", custom_layers)
+        raise ConfigError(f"custom_layers is a list of classes, e.g. [{shown}]")
     if not custom_layers:
         return LAYER_TYPES
     types = dict(LAYER_TYPES)
     for cls in custom_layers:
         if not (isinstance(cls, type) and issubclass(cls, Layer)):
             raise ConfigError(f"custom layers must be Layer classes, got {cls!r}")
-        if cls.__name__ in LAYER_TYPES and LAYER_TYPES[cls.__name__] is not cls:
-            raise ConfigError(f"custom layer {cls.__name__} has the name of a built-in layer")
+        if types.get(cls.__name__, cls) is not cls:
+            built_in = cls.__name__ in LAYER_TYPES
+            raise ConfigError(
+                f"custom layer {cls.__name__} has the name of "
+                + ("a built-in layer" if built_in else "another of the custom layers")
+            )
         types[cls.__name__] = cls
     return types

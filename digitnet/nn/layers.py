@@ -34,19 +34,11 @@ class Layer:
         self.grads: dict[str, np.ndarray] = {}
         self.buffers: dict[str, np.ndarray] = {}
 
-    def __getattr__(self, name: str) -> object:
-        """Only reached for an attribute that is not set: a private one is what forward keeps
-        for backward, so say that instead of Python's bare "no attribute"."""
-        if name.startswith("_") and not name.startswith("__"):
-            raise self._no_forward_yet(name)
-        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
-
-    def _no_forward_yet(self, name: str = "") -> AttributeError:
-        """The error for a backward before any forward (nothing kept to differentiate)."""
-        what = f"no {name!r}" if name else "nothing from a forward"
-        return AttributeError(
-            f"{type(self).__name__} has {what} yet: call forward before backward "
-            "(forward keeps what backward needs)"
+    def _no_forward_yet(self) -> RuntimeError:
+        """The error for a backward before any forward: nothing kept to differentiate."""
+        return RuntimeError(
+            f"{type(self).__name__}.backward needs a forward first (forward keeps what "
+            "backward needs)"
         )
 
     def forward(self, x: np.ndarray, *, training: bool = False) -> np.ndarray:
@@ -84,6 +76,7 @@ class Dense(Layer):
     """
 
     decayed = frozenset({"W"})
+    _x: np.ndarray | None = None  # the input of the last forward: all backward needs
 
     def __init__(
         self,
@@ -106,7 +99,7 @@ class Dense(Layer):
     def forward(self, x: np.ndarray, *, training: bool = False) -> np.ndarray:
         if x.ndim != 2 or x.shape[1] != self.fan_in:
             raise ValueError(f"{self!r} takes (batch, {self.fan_in}) inputs, got {x.shape}")
-        self._x = x  # the only thing backward needs
+        self._x = x
         z = x @ self.params["W"]
         z += self.params["b"]  # in place: no second (batch, fan_out) array
         return z
@@ -124,6 +117,8 @@ class Dense(Layer):
         Given a `products` list (a training step whose optimizer folds products into its
         update), grads["W"] is not written: its product is appended there instead, except
         for a single sample, whose outer product is written as usual."""
+        if self._x is None:
+            raise self._no_forward_yet()
         if len(grad_z) == 1:  # an outer product: OpenBLAS's GEMM with K = 1 measured 4.5x slower
             np.multiply(self._x.T, grad_z, out=self.grads["W"])
         elif products is not None:

@@ -13,7 +13,7 @@ from digitnet.errors import ConfigError, ModelFileError
 from digitnet.nn.blas import GradientProduct
 from digitnet.nn.conv import Conv2D
 from digitnet.nn.conv_batchnorm import ConvBatchNorm, fusable
-from digitnet.nn.layer_types import layer_from_spec
+from digitnet.nn.layer_types import known_layer_types, layer_from_spec
 from digitnet.nn.layers import Dense, Layer
 from digitnet.nn.losses import Loss, loss_from_name
 from digitnet.nn.optim import Optimizer, Slot, clip_grad_norm
@@ -33,7 +33,11 @@ class Sequential:
             raise ConfigError("a network needs at least one layer")
         strangers = [layer for layer in self.layers if not isinstance(layer, Layer)]
         if strangers:
-            raise ConfigError(f"layers must be digitnet.nn layers, got {strangers[0]!r}")
+            stranger = strangers[0]
+            if isinstance(stranger, type) and issubclass(stranger, Layer):
+                name = stranger.__name__
+                raise ConfigError(f"{name} is a layer class: give a layer, e.g. {name}()")
+            raise ConfigError(f"layers must be digitnet.nn layers, got {stranger!r}")
         if not isinstance(loss, Loss):
             raise ConfigError(
                 f"loss must be a Loss such as SoftmaxCrossEntropy(), got {loss!r} "
@@ -197,9 +201,10 @@ class Sequential:
         """
         if len(x) == 0:
             raise ValueError("train_step needs at least one sample; the batch is empty")
-        if not np.issubdtype(np.asarray(x).dtype, np.floating):
+        x_dtype = np.asarray(x).dtype
+        if x_dtype.kind != "f":
             raise ValueError(
-                f"train_step takes float inputs (pixels in 0-1: to_inputs), got {x.dtype}"
+                f"train_step takes float inputs (pixels in 0-1: to_inputs), got {x_dtype}"
             )
         self._check_optimizer(optimizer)
         stages = self.training_stages(start)
@@ -249,6 +254,7 @@ class Sequential:
         loss_spec = spec.get("loss")
         if not isinstance(loss_spec, dict) or "name" not in loss_spec:
             raise ConfigError("a model spec needs a 'loss' dict with a 'name'")
+        custom_layers = tuple(known_layer_types(custom_layers).values())  # read once
         layers = [
             layer_from_spec(layer, rng=rng, dtype=dtype, custom_layers=custom_layers)
             for layer in spec["layers"]

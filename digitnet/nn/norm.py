@@ -84,7 +84,10 @@ class BatchNorm(Layer):
         return out
 
     def update_running(self, mean: np.ndarray, var: np.ndarray, count: int) -> None:
-        """Move the running statistics towards a batch's mean and biased var over count values."""
+        """Move the running statistics towards a batch's mean and biased var over count values;
+        a batch whose statistics are not finite (NaN inputs) leaves them as they were."""
+        if not (np.all(np.isfinite(mean)) and np.all(np.isfinite(var))):
+            return
         momentum, running = self.momentum, self.buffers
         running["running_mean"] *= momentum
         running["running_mean"] += (1 - momentum) * mean

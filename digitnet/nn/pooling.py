@@ -120,6 +120,8 @@ class MaxPool2D(Layer):
 class Flatten(Layer):
     """(batch, d1, d2, ...) -> (batch, d1·d2·...), a view when x is contiguous."""
 
+    _x_shape: tuple[int, ...] | None = None  # the last forward's input shape
+
     def forward(self, x: np.ndarray, *, training: bool = False) -> np.ndarray:
         self._x_shape = x.shape
         return x.reshape(
@@ -127,4 +129,6 @@ class Flatten(Layer):
         )  # not -1: an empty batch has no size to infer
 
     def backward(self, grad_out: np.ndarray) -> np.ndarray:
+        if self._x_shape is None:
+            raise self._no_forward_yet()
         return grad_out.reshape(self._x_shape)

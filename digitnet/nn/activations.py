@@ -100,9 +100,9 @@ class ReLU(Layer):
 
     def backward(self, grad_out: np.ndarray) -> np.ndarray:
         """grad_x = grad_out where x > 0, else slope · grad_out."""
-        _check_grad_shape(self, grad_out, self._x if self._gate is None else self._gate)
-        gate = self._gate if self._gate is not None else self._gate_of(self._x)
-        return grad_out * gate
+        kept = self._x if self._gate is None else self._gate  # the input after inference
+        _check_grad_shape(self, grad_out, kept)
+        return grad_out * (self._gate if self._gate is not None else self._gate_of(kept))
 
 
 class LeakyReLU(ReLU):

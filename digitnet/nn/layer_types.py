@@ -49,9 +49,27 @@ def layer_from_spec(
 
     custom_layers: Layer classes of your own, found by class name as the built-in ones are
     (a name of a built-in layer is refused, so that a file always means the same network)."""
+    return _build(spec, known_layer_types(custom_layers), rng, dtype)
+
+
+def layers_from_specs(
+    specs: Sequence[dict],
+    *,
+    rng: np.random.Generator,
+    dtype: type[np.floating] = np.float32,
+    custom_layers: Sequence[type[Layer]] = (),
+) -> list[Layer]:
+    """layer_from_spec for each spec in turn, custom_layers read once."""
+    types = known_layer_types(custom_layers)
+    return [_build(spec, types, rng, dtype) for spec in specs]
+
+
+def _build(
+    spec: dict, types: Mapping[str, type[Layer]], rng: np.random.Generator, dtype: type
+) -> Layer:
+    """The layer of spec["type"] among types, built from the spec's other fields."""
     if not isinstance(spec, dict) or "type" not in spec:
         raise ConfigError(f"a layer spec must be a dict with a 'type', got {spec!r}")
-    types = known_layer_types(custom_layers)
     fields = {k: v for k, v in spec.items() if k != "type"}
     cls = types.get(spec["type"])
     if cls is None:

@@ -13,7 +13,7 @@ from digitnet.errors import ConfigError, ModelFileError
 from digitnet.nn.blas import GradientProduct
 from digitnet.nn.conv import Conv2D
 from digitnet.nn.conv_batchnorm import ConvBatchNorm, fusable
-from digitnet.nn.layer_types import known_layer_types, layer_from_spec
+from digitnet.nn.layer_types import layers_from_specs
 from digitnet.nn.layers import Dense, Layer
 from digitnet.nn.losses import Loss, loss_from_name
 from digitnet.nn.optim import Optimizer, Slot, clip_grad_norm
@@ -248,17 +248,15 @@ class Sequential:
         custom_layers: Sequence[type[Layer]] = (),
     ) -> Sequential:
         """Rebuild from spec(), initialising weights from rng; ConfigError for a bad spec.
-        custom_layers: Layer classes of your own that the spec names (layer_from_spec)."""
+        custom_layers: Layer classes of your own that the spec names (layers_from_specs)."""
         if not isinstance(spec, dict) or not isinstance(spec.get("layers"), list):
             raise ConfigError("a model spec needs a 'layers' list")
         loss_spec = spec.get("loss")
         if not isinstance(loss_spec, dict) or "name" not in loss_spec:
             raise ConfigError("a model spec needs a 'loss' dict with a 'name'")
-        custom_layers = tuple(known_layer_types(custom_layers).values())  # read once
-        layers = [
-            layer_from_spec(layer, rng=rng, dtype=dtype, custom_layers=custom_layers)
-            for layer in spec["layers"]
-        ]
+        layers = layers_from_specs(
+            spec["layers"], rng=rng, dtype=dtype, custom_layers=custom_layers
+        )
         loss_kwargs = {k: v for k, v in loss_spec.items() if k != "name"}
         return cls(layers, loss_from_name(loss_spec["name"], **loss_kwargs))
 

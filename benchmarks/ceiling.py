@@ -112,12 +112,13 @@ def quartiles(values: list[float]) -> dict:
 
 def timed_rounds(
     workloads: dict[str, Callable[[np.ndarray], None]],
-    resets: list[Callable[[], None]],
+    resets: dict[str, Callable[[], None]],
     n_images: int,
     rounds: int,
 ) -> tuple[dict[str, list[float]], list[float]]:
     """Seconds of each workload per round over the same sample order, and the limit probed
-    before the first round and after each."""
+    before the first round and after each; resets[name], if any, runs before that
+    workload, outside its time."""
     probe = limit_probe()
     rng = np.random.default_rng(1)
     names = list(workloads)
@@ -126,8 +127,8 @@ def timed_rounds(
     for round_ in range(rounds):
         order = rng.permutation(n_images)[: CHUNK_BATCHES * BATCH]
         for name in names[round_ % len(names) :] + names[: round_ % len(names)]:
-            for reset in resets:
-                reset()
+            if name in resets:
+                resets[name]()
             seconds[name].append(timings(partial(workloads[name], order), 1)[0])
         limits.append(probe())
     return seconds, limits
@@ -143,7 +144,8 @@ def measure(x: np.ndarray, labels: np.ndarray, sizes: tuple[int, ...], rounds: i
     warm_up = np.random.default_rng(2).permutation(len(x))[: 4 * BATCH]
     for train in trains:
         train(warm_up)
-    seconds, limits = timed_rounds(workloads, [b.reset for b in bare], len(x), rounds)
+    resets = {name: b.reset for name, b in zip(WORKLOADS, bare)}  # the two bare workloads
+    seconds, limits = timed_rounds(workloads, resets, len(x), rounds)
     gflop = CHUNK_BATCHES * BATCH * mlp_flops_per_sample(sizes) / 1e9
     beside = [max(before, after) for before, after in zip(limits, limits[1:])]
     gflops = {name: [gflop / s for s in taken] for name, taken in seconds.items()}

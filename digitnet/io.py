@@ -27,7 +27,7 @@ import numpy as np
 from digitnet import __version__
 from digitnet.atomic import write_atomically
 from digitnet.errors import ConfigError, ModelFileError
-from digitnet.nn.layer_types import LAYER_TYPES
+from digitnet.nn.layer_types import LAYER_TYPES, known_layer_types
 from digitnet.nn.layers import Layer
 from digitnet.nn.model import Sequential
 
@@ -86,15 +86,13 @@ def _check_loadable(model: Sequential) -> None:
     for name, value in arrays.items():
         if not np.all(np.isfinite(value)):
             raise ModelFileError(f"{name} holds NaN or infinite values: not saved")
-    classes: dict[str, type[Layer]] = {}
+    classes = list(dict.fromkeys(type(layer) for layer in model.layers))
+    try:  # the names load_model could tell apart: the rule loading applies
+        known_layer_types([cls for cls in classes if LAYER_TYPES.get(cls.__name__) is not cls])
+    except ConfigError as error:
+        raise ModelFileError(f"{error}: rename it, or the file would not load back") from None
     for layer in model.layers:
         cls, named = type(layer), layer.spec().get("type")
-        if classes.setdefault(cls.__name__, cls) is not cls:
-            raise ModelFileError(f"two different layer classes are named {cls.__name__}")
-        if LAYER_TYPES.get(cls.__name__, cls) is not cls:
-            raise ModelFileError(
-                f"your layer class {cls.__name__} has the name of a built-in layer: rename it"
-            )
         if named != cls.__name__:
             raise ModelFileError(
                 f"{cls.__name__}.spec() names the type {named!r}: it would load as that class; "

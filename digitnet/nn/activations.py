@@ -100,9 +100,10 @@ class ReLU(Layer):
 
     def backward(self, grad_out: np.ndarray) -> np.ndarray:
         """grad_x = grad_out where x > 0, else slope · grad_out."""
-        kept = self._x if self._gate is None else self._gate  # the input after inference
+        trained = self._gate is not None  # else forward kept its input (inference)
+        kept = self._gate if trained else self._x
         _check_grad_shape(self, grad_out, kept)
-        return grad_out * (self._gate if self._gate is not None else self._gate_of(kept))
+        return grad_out * (kept if trained else self._gate_of(kept))
 
 
 class LeakyReLU(ReLU):

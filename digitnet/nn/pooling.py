@@ -124,9 +124,8 @@ class Flatten(Layer):
 
     def forward(self, x: np.ndarray, *, training: bool = False) -> np.ndarray:
         self._x_shape = x.shape
-        return x.reshape(
-            len(x), math.prod(x.shape[1:])
-        )  # not -1: an empty batch has no size to infer
+        # math.prod, not -1: an empty batch has no size to infer
+        return x.reshape(len(x), math.prod(x.shape[1:]))
 
     def backward(self, grad_out: np.ndarray) -> np.ndarray:
         if self._x_shape is None:

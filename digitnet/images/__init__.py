@@ -1,0 +1,57 @@
+"""A user's picture (photo, scan, canvas drawing) -> the 28x28 inputs an MNIST network takes.
+
+decode.py       image files and bytes -> greyscale arrays (formats, limits, colour ink)
+paper.py        which way the ink goes, and the paper's level under it
+pixels.py       resizing, local means, noise levels, thresholds
+mnist_frame.py  a greyscale picture -> one MNIST-like 28x28 digit
+output.py       a 28x28 written as a PNG or drawn as text
+"""
+
+from __future__ import annotations
+
+from digitnet.images.decode import (
+    FORMATS,
+    MAX_FILE_BYTES,
+    MAX_IMAGE_PIXELS,
+    MIN_CONTRAST,
+    WORK_SIDE,
+    decode_image_bytes,
+    read_image,
+)
+from digitnet.images.mnist_frame import (
+    BOX,
+    SIDE,
+    canvas_to_mnist,
+    center_of_mass_shift,
+    crop_to_ink,
+    fit_box,
+    prepare_image,
+    to_mnist,
+)
+from digitnet.images.output import ascii_art, save_mnist_png
+from digitnet.images.paper import estimate_background, is_dark_ink
+from digitnet.images.pixels import otsu_threshold, remove_specks
+
+__all__ = [
+    "BOX",
+    "FORMATS",
+    "MAX_FILE_BYTES",
+    "MAX_IMAGE_PIXELS",
+    "MIN_CONTRAST",
+    "SIDE",
+    "WORK_SIDE",
+    "ascii_art",
+    "canvas_to_mnist",
+    "center_of_mass_shift",
+    "crop_to_ink",
+    "decode_image_bytes",
+    "estimate_background",
+    "fit_box",
+    "is_dark_ink",
+    "otsu_threshold",
+    "prepare_image",
+    "read_image",
+    "remove_specks",
+    "save_mnist_png",
+    "to_mnist",
+]

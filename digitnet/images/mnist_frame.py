@@ -1,0 +1,123 @@
+"""A greyscale picture -> the 28x28 an MNIST network was trained on.
+
+MNIST recipe: bright ink on black, cropped to the ink, longest side fitted to 20 px with area
+resampling, pasted into 28x28 so that the ink's centre of mass (pixel indices) is at (14, 14).
+"""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+
+from digitnet.errors import ImageError
+from digitnet.images.decode import MIN_CONTRAST, WORK_SIDE, read_image
+from digitnet.images.paper import estimate_background, is_dark_ink
+from digitnet.images.pixels import (
+    box_mean3,
+    otsu_threshold,
+    remove_specks,
+    resize,
+    robust_std,
+    shrink,
+)
+
+SIDE, BOX = 28, 20  # MNIST frame and the box the digit is fitted into
+
+
+def to_mnist(grey: np.ndarray, *, ink: str = "auto") -> np.ndarray:
+    """A greyscale image (H, W) in [0, 1] (1 = white) -> MNIST-like (28, 28) float32, ink = 1.
+
+    ink: "dark" (dark on light: photos, scans), "light" (light on dark) or "auto" (the border
+    decides).  Raises ImageError for NaN/inf, a wrong shape, or no ink; ValueError for a bad `ink`.
+    """
+    if ink not in ("auto", "dark", "light"):
+        raise ValueError(f"ink must be 'auto', 'dark' or 'light', got {ink!r}")
+    grey = _validated(grey)
+    grey = shrink(grey, WORK_SIDE)
+    is_dark = ink == "dark" or (ink == "auto" and is_dark_ink(grey))
+    sign = 1.0 if is_dark else -1.0
+    signed = sign * (estimate_background(grey, sign) - grey)  # ink > 0, paper noise around 0
+    noise = robust_std(signed)
+    residual = np.maximum(signed, 0)
+    contrast = box_mean3(residual).max()  # 3x3 mean first, so a lone noisy pixel is not ink
+    if contrast < MIN_CONTRAST:
+        raise ImageError("no ink found: the image is blank")
+    threshold = max(otsu_threshold(residual), 5 * noise, 0.25 * contrast)
+    mask = remove_specks(residual > threshold)
+    if not mask.any():  # contrast, but only in specks: noise, grain, dust
+        raise ImageError("no ink found: nothing but specks stands out from the paper")
+    level = np.percentile(residual[mask], 90)  # the ink's core reaches 1, like MNIST strokes
+    ink_map = np.where(mask, np.clip(residual / level, 0, 1), 0)
+    return center_of_mass_shift(fit_box(crop_to_ink(ink_map, mask), BOX))
+
+
+def prepare_image(path: str | os.PathLike[str]) -> np.ndarray:
+    """A user's image file -> the (28, 28) float32 the network sees; ImageError names the file."""
+    grey = read_image(path)
+    try:
+        return to_mnist(grey, ink="auto")
+    except ImageError as error:
+        raise ImageError(f"{os.fspath(path)}: {error}") from error
+
+
+def canvas_to_mnist(pixels: np.ndarray, *, ink: str = "light") -> np.ndarray:
+    """A drawing canvas (H, W) in [0, 1], 1 = ink by default -> (28, 28) float32, as to_mnist."""
+    return to_mnist(pixels, ink=ink)
+
+
+def _validated(grey: np.ndarray) -> np.ndarray:
+    """The input as float64 in [0, 1], or ImageError for shapes and values we cannot use."""
+    array = np.asarray(grey)
+    if array.ndim != 2 or array.size == 0:
+        raise ImageError(f"expected a greyscale image of shape (H, W), got shape {array.shape}")
+    if not (np.issubdtype(array.dtype, np.number) or array.dtype == np.bool_):
+        raise ImageError(f"expected numbers in the image, got dtype {array.dtype}")
+    if array.dtype == np.uint8:
+        return array / 255.0
+    array = array.astype(np.float64)
+    if not np.isfinite(array).all():
+        raise ImageError("the image contains NaN or infinite values")
+    return np.clip(array, 0, 1)
+
+
+def crop_to_ink(ink_map: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """The smallest rectangle of ink_map holding every True pixel of mask."""
+    rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
+    return ink_map[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
+
+
+def fit_box(ink_map: np.ndarray, box: int = BOX) -> np.ndarray:
+    """Scale so the longer side is `box` pixels, keeping the aspect ratio."""
+    height, width = ink_map.shape
+    scale = box / max(height, width)
+    size = (max(1, round(width * scale)), max(1, round(height * scale)))
+    return np.clip(resize(ink_map, size), 0, 1)
+
+
+def center_of_mass_shift(digit: np.ndarray, side: int = SIDE) -> np.ndarray:
+    """Paste digit into a side x side black frame with its centre of mass at (side/2, side/2).
+
+    The fractional part of the offset is a bilinear sub-pixel shift, so the result changes
+    smoothly with the input instead of jumping a whole pixel at a rounding boundary.
+    """
+    rows, cols = np.indices(digit.shape)
+    mass = digit.sum()
+    top_exact = side / 2 - (rows * digit).sum() / mass
+    left_exact = side / 2 - (cols * digit).sum() / mass
+    top, left = int(np.floor(top_exact)), int(np.floor(left_exact))
+    shifted = _shift_fraction(digit, top_exact - top, left_exact - left)
+    frame = np.zeros((side, side), dtype=np.float32)
+    height, width = shifted.shape
+    y0, x0 = max(top, 0), max(left, 0)  # clip the digit to the frame
+    y1, x1 = min(top + height, side), min(left + width, side)
+    frame[y0:y1, x0:x1] = shifted[y0 - top : y1 - top, x0 - left : x1 - left]
+    return frame
+
+
+def _shift_fraction(values: np.ndarray, dy: float, dx: float) -> np.ndarray:
+    """Move the content down by dy and right by dx (both in [0, 1)); grows by one row and column."""
+    padded = np.pad(values, 1)
+    down = (1 - dy) * padded[1:, 1:-1] + dy * padded[:-1, 1:-1]  # (h + 1, w)
+    padded = np.pad(down, ((0, 0), (1, 1)))
+    return (1 - dx) * padded[:, 1:] + dx * padded[:, :-1]  # (h + 1, w + 1)

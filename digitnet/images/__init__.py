@@ -3,6 +3,7 @@
 decode.py       image files and bytes -> greyscale arrays (formats, limits, colour ink)
 paper.py        which way the ink goes, and the paper's level under it
 pixels.py       resizing, local means, noise levels, thresholds
+components.py   connected parts of an ink mask, with their boxes
 mnist_frame.py  a greyscale picture -> one MNIST-like 28x28 digit
 output.py       a 28x28 written as a PNG or drawn as text
 """

@@ -109,8 +109,5 @@ def _describe(
     np.maximum.at(x1, index, ends)
     np.maximum.at(y1, index, rows + 1)
     touches = (x0 == 0) | (y0 == 0) | (x1 == width) | (y1 == height)
-    return [
-        Component(k + 1, int(area[k]), (int(x0[k]), int(y0[k]), int(x1[k]), int(y1[k])),
-                  bool(touches[k]))  # fmt: skip
-        for k in range(count)
-    ]
+    boxes = np.stack([x0, y0, x1, y1], axis=1).tolist()
+    return [Component(k + 1, int(area[k]), tuple(boxes[k]), bool(touches[k])) for k in range(count)]

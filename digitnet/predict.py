@@ -29,12 +29,14 @@ class Prediction:
     digit: int
     probabilities: np.ndarray  # (10,)
     input28: np.ndarray  # (28, 28) float32, bright ink on black, after any Deskew layer
+    unsure: bool = False  # the network's confidence is below the model's threshold
 
     def to_dict(self) -> dict:
         return {
             "file": self.source,
             "digit": self.digit,
             "probabilities": [round(float(p), 6) for p in self.probabilities],
+            "unsure": self.unsure,
         }
 
 

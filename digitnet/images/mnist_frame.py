@@ -7,6 +7,7 @@ resampling, pasted into 28x28 so that the ink's centre of mass (pixel indices) i
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -25,12 +26,28 @@ from digitnet.images.pixels import (
 SIDE, BOX = 28, 20  # MNIST frame and the box the digit is fitted into
 
 
+@dataclass(frozen=True)
+class InkMap:
+    """Where the ink lies on a picture: strength (H, W) float in [0, 1] (1 = a stroke's core,
+    0 = paper) and mask (H, W) bool (the pixels taken for ink; strength is 0 outside it)."""
+
+    strength: np.ndarray
+    mask: np.ndarray
+
+
 def to_mnist(grey: np.ndarray, *, ink: str = "auto") -> np.ndarray:
     """A greyscale image (H, W) in [0, 1] (1 = white) -> MNIST-like (28, 28) float32, ink = 1.
 
     ink: "dark" (dark on light: photos, scans), "light" (light on dark) or "auto" (the border
     decides).  Raises ImageError for NaN/inf, a wrong shape, or no ink; ValueError for a bad `ink`.
     """
+    return frame_digit(find_ink(grey, ink=ink))
+
+
+def find_ink(grey: np.ndarray, *, ink: str = "auto") -> InkMap:
+    """The ink on a greyscale image (H, W) in [0, 1] (1 = white), at most WORK_SIDE pixels on
+    its longer side (larger images are area-averaged down first); see to_mnist for `ink` and
+    what is raised."""
     if ink not in ("auto", "dark", "light"):
         raise ValueError(f"ink must be 'auto', 'dark' or 'light', got {ink!r}")
     grey = _validated(grey)
@@ -48,8 +65,13 @@ def to_mnist(grey: np.ndarray, *, ink: str = "auto") -> np.ndarray:
     if not mask.any():  # contrast, but only in specks: noise, grain, dust
         raise ImageError("no ink found: nothing but specks stands out from the paper")
     level = np.percentile(residual[mask], 90)  # the ink's core reaches 1, like MNIST strokes
-    ink_map = np.where(mask, np.clip(residual / level, 0, 1), 0)
-    return center_of_mass_shift(fit_box(crop_to_ink(ink_map, mask), BOX))
+    return InkMap(np.where(mask, np.clip(residual / level, 0, 1), 0), mask)
+
+
+def frame_digit(ink: InkMap) -> np.ndarray:
+    """One digit's ink -> (28, 28) float32 the MNIST way: cropped to the mask, the longer side
+    fitted to BOX pixels, the centre of mass moved to the frame's centre."""
+    return center_of_mass_shift(fit_box(crop_to_ink(ink.strength, ink.mask), BOX))
 
 
 def prepare_image(path: str | os.PathLike[str]) -> np.ndarray:

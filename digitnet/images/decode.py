@@ -12,7 +12,8 @@ import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from digitnet.errors import ImageError
-from digitnet.images.pixels import border_level, box_mean3, fitted_size
+from digitnet.images.paper import paper_level
+from digitnet.images.pixels import box_mean3, fitted_size
 
 MAX_IMAGE_PIXELS: int = 40_000_000  # larger images are refused (decompression bombs), except a
 # JPEG, which is decoded at a reduced scale instead (Pillow's draft mode) up to Pillow's own
@@ -118,15 +119,15 @@ def _at_work_size(image: Image.Image) -> np.ndarray:
 
 def _brightness_shows_ink(grey: np.ndarray) -> bool:
     """Whether some ink differs from the paper's brightness by MIN_CONTRAST (3x3 means)."""
-    return bool(box_mean3(np.abs(grey - border_level(grey))).max() >= MIN_CONTRAST)
+    return bool(box_mean3(np.abs(grey - paper_level(grey))).max() >= MIN_CONTRAST)
 
 
 def _colour_distance(values: np.ndarray, grey: np.ndarray) -> np.ndarray:
     """For ink that differs from the paper in colour but hardly in brightness (red on a blue
     of the same lightness): 1 − each pixel's distance in `values` (H, W, 3) from the paper's
-    colour (the border's median; 1 = as far as black from white), so the ink reads as dark
+    colour (each channel's median; 1 = as far as black from white), so the ink reads as dark
     ink on white paper. `grey` itself if colour shows no ink either."""
-    paper = np.array([border_level(values[:, :, channel]) for channel in range(3)], np.float32)
+    paper = np.array([paper_level(values[:, :, channel]) for channel in range(3)], np.float32)
     distance = np.sqrt(np.square(values - paper).sum(axis=2) / 3)
     if box_mean3(distance).max() < MIN_CONTRAST:
         return grey

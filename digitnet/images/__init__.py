@@ -19,6 +19,7 @@ from digitnet.images.decode import (
     MIN_CONTRAST,
     WORK_SIDE,
     decode_image_bytes,
+    grey_from_memory,
     read_image,
 )
 from digitnet.images.mnist_frame import (
@@ -57,6 +58,7 @@ __all__ = [
     "find_ink",
     "fit_box",
     "frame_digit",
+    "grey_from_memory",
     "is_dark_ink",
     "otsu_threshold",
     "paper_level",

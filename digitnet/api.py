@@ -4,6 +4,7 @@ import digitnet
 net = digitnet.train("mlp", epochs=3, on_event=print_progress)
 net.evaluate()["accuracy"]
 net.predict_files(["my-digit.jpg"])[0].digit
+net.predict_images([pil_image, numpy_photo])[0].digit
 net.save("model.npz"); digitnet.load("model.npz")
 """
 
@@ -16,12 +17,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from PIL import Image
 
 from digitnet.build import layout_of
 from digitnet.config import ModelConfig, TrainConfig, unknown_settings_message
 from digitnet.data.datasets import Dataset, load_mnist
 from digitnet.data.preprocess import to_inputs
 from digitnet.errors import ConfigError, ImageError
+from digitnet.images import grey_from_memory, to_mnist
 from digitnet.io import load_model, save_model
 from digitnet.nn.layers import Layer
 from digitnet.nn.model import Sequential
@@ -30,6 +33,7 @@ from digitnet.predict import (
     Prediction,
     load_default_model,
     predict_files,
+    predict_image28,
     probabilities_for,
     unit_images,
 )
@@ -67,6 +71,28 @@ class Network:
             if isinstance(outcome, ImageError):
                 raise outcome
             predictions.append(outcome)
+        return predictions
+
+    def predict_images(
+        self, images: Image.Image | np.ndarray | Sequence[Image.Image | np.ndarray]
+    ) -> list[Prediction]:
+        """Predictions for in-memory photos, preprocessed as files are: each a PIL image or an
+        array (H, W), (H, W, 3) or (H, W, 4) of any size, uint8 0-255 or floats 0-1, dark on
+        light or light on dark; one alone or a list. ImageError naming the first bad item's
+        index (no digit found, wrong shape, NaN, values out of range)."""
+        if isinstance(images, Image.Image) or (
+            isinstance(images, np.ndarray) and images.dtype != object
+        ):
+            images = [images]
+        predictions = []
+        for index, image in enumerate(images):
+            name = f"image {index}"
+            grey = grey_from_memory(image, name=name)
+            try:
+                image28 = to_mnist(grey, ink="auto")
+            except ImageError as error:
+                raise ImageError(f"{name}: {error}") from error
+            predictions.append(predict_image28(self.model, image28, source=name))
         return predictions
 
     def evaluate(self, dataset: Dataset | None = None, *, split: str = "test") -> dict:

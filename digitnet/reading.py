@@ -13,7 +13,7 @@ import numpy as np
 
 from digitnet.errors import ImageError
 from digitnet.images import read_image
-from digitnet.images.segment import segment_digits
+from digitnet.images.segment import DigitInk, segment_digits
 from digitnet.nn.model import Sequential
 from digitnet.predict import predict_image28
 
@@ -68,18 +68,29 @@ def read_grey(
     ImageError when no digits are found or the picture holds too many marks."""
     digits = []
     for found in segment_digits(grey, ink=ink):
-        prediction = predict_image28(model, found.image28, source=source)
-        digits.append(
-            DigitReading(
-                prediction.digit,
-                prediction.probabilities,
-                found.box,
-                prediction.input28,
-                prediction.unsure,
-            )
-        )
+        whole = _digit_reading(model, found, source)
+        # a part that may be two touching digits is read as two when, cut in the best of the
+        # ways tried, both pieces are read with more confidence than the whole
+        best, best_confidence = [whole], whole.confidence
+        for left, right in found.splits:
+            pair = [_digit_reading(model, left, source), _digit_reading(model, right, source)]
+            confidence = min(pair[0].confidence, pair[1].confidence)
+            if confidence > best_confidence:
+                best, best_confidence = pair, confidence
+        digits.extend(best)
     text = "".join(str(digit.digit) for digit in digits)
     return Reading(source, text, digits, any(digit.unsure for digit in digits))
+
+
+def _digit_reading(model: Sequential, found: DigitInk, source: str) -> DigitReading:
+    prediction = predict_image28(model, found.image28, source=source)
+    return DigitReading(
+        prediction.digit,
+        prediction.probabilities,
+        found.box,
+        prediction.input28,
+        prediction.unsure,
+    )
 
 
 def read_files(

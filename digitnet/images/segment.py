@@ -25,16 +25,22 @@ JOIN_GAP = 0.15  # of the line's height: a small piece this close belongs to its
 WIDEST_DIGIT = 1.15  # a digit's width over its height; joins may not make a part wider
 SPLIT_ASPECT = 1.5  # a part wider than this times the line's height holds touching digits
 # (MNIST's widest single digits reach 1.4 times their height; two touching ones about 1.6)
+MAYBE_SPLIT = 1.0  # a part wider than this (times the line's height) may be two digits
+CUT_FRACTIONS = (0.35, 0.42, 0.5, 0.58, 0.65)  # of its width: where such a part is tried cut
 DIGIT_ASPECT = 0.7  # a digit's usual width over its height, when no lone digit shows it
 
 
 @dataclass(frozen=True)
 class DigitInk:
     """One digit found on a picture: its (28, 28) float32 MNIST-like input and its box
-    (x0, y0, x1, y1) in the original image's pixels, x1 and y1 exclusive."""
+    (x0, y0, x1, y1) in the original image's pixels, x1 and y1 exclusive. A part wide enough
+    to be two touching digits also carries `splits`: ways to cut it in two, (left, right), for
+    the reader to choose from by what the network makes of them (to a ruler, a wide 0 and
+    two touching digits look alike)."""
 
     image28: np.ndarray
     box: tuple[int, int, int, int]
+    splits: tuple[tuple[DigitInk, DigitInk], ...] = ()
 
 
 @dataclass
@@ -64,20 +70,37 @@ def segment_digits(grey: np.ndarray, *, ink: str = "auto") -> list[DigitInk]:
     except ImageError as error:
         raise ImageError(f"no digits found: {str(error).removeprefix('no ink found: ')}") from None
     parts = digit_parts(ink_map.mask)
-    height, width = np.shape(grey)
-    scale_x, scale_y = width / ink_map.mask.shape[1], height / ink_map.mask.shape[0]
+    line_height = _line_height(parts)
     digits = []
     for part in parts:
-        strength = np.where(part.mask, ink_map.strength, 0)
-        x0, y0, x1, y1 = part.box
-        box = (
-            math.floor(x0 * scale_x),
-            math.floor(y0 * scale_y),
-            min(width, math.ceil(x1 * scale_x)),
-            min(height, math.ceil(y1 * scale_y)),
-        )
-        digits.append(DigitInk(frame_digit(InkMap(strength, part.mask)), box))
+        splits = ()
+        if part.width > MAYBE_SPLIT * max(line_height, part.height):
+            splits = tuple(
+                (_framed(left, ink_map, np.shape(grey)), _framed(right, ink_map, np.shape(grey)))
+                for left, right in _two_ways(part)
+            )
+        digits.append(_framed(part, ink_map, np.shape(grey), splits))
     return digits
+
+
+def _framed(
+    part: _Part,
+    ink_map: InkMap,
+    shape: tuple[int, int],
+    splits: tuple[tuple[DigitInk, DigitInk], ...] = (),
+) -> DigitInk:
+    """The part's ink framed as MNIST, with its box scaled back to the original image."""
+    height, width = shape
+    scale_x, scale_y = width / ink_map.mask.shape[1], height / ink_map.mask.shape[0]
+    x0, y0, x1, y1 = part.box
+    box = (
+        math.floor(x0 * scale_x),
+        math.floor(y0 * scale_y),
+        min(width, math.ceil(x1 * scale_x)),
+        min(height, math.ceil(y1 * scale_y)),
+    )
+    strength = np.where(part.mask, ink_map.strength, 0)
+    return DigitInk(frame_digit(InkMap(strength, part.mask)), box, splits)
 
 
 def digit_parts(mask: np.ndarray) -> list[_Part]:
@@ -175,7 +198,30 @@ def _split(part: _Part, line_height: float, digit_width: float) -> list[_Part]:
     digit_width) pieces (at least 2) at the columns with the least ink near the even cuts."""
     if part.width <= SPLIT_ASPECT * max(line_height, part.height):
         return [part]
-    count = max(2, round(part.width / max(digit_width, 1)))
+    return _cut(part, max(2, round(part.width / max(digit_width, 1))))
+
+
+def _two_ways(part: _Part) -> list[tuple[_Part, _Part]]:
+    """The part cut in two at its thinnest column near the middle, and straight at 35%, 42%,
+    58% and 65% of its width (touching digits are seldom of equal width)."""
+    x0, x1 = part.box[0], part.box[2]
+    cuts = {_cut_columns(part, 2)[1]} | {x0 + round(f * part.width) for f in CUT_FRACTIONS}
+    pairs = []
+    for cut in sorted(cuts):
+        left, right = _pieces(part, [x0, cut, x1])
+        if left is not None and right is not None:
+            pairs.append((left, right))
+    return pairs
+
+
+def _cut(part: _Part, count: int) -> list[_Part]:
+    """The part cut into `count` pieces at the columns with the least ink near the even cuts."""
+    return [piece for piece in _pieces(part, _cut_columns(part, count)) if piece is not None]
+
+
+def _cut_columns(part: _Part, count: int) -> list[int]:
+    """Columns x0 < c1 < ... < x1 cutting the part into `count` pieces, each cut at the
+    thinnest column within 30% of a piece's width of the even cut."""
     x0, _, x1, _ = part.box
     column_ink = part.mask[:, x0:x1].sum(axis=0)
     cuts = [x0]
@@ -188,12 +234,16 @@ def _split(part: _Part, line_height: float, digit_width: float) -> list[_Part]:
         best = min(range(len(window)), key=lambda i: (window[i], abs(low + i - centre)))
         cuts.append(x0 + low + best)
     cuts.append(x1)
-    pieces = []
+    return cuts
+
+
+def _pieces(part: _Part, cuts: list[int]) -> list[_Part | None]:
+    """The part's ink between consecutive cut columns; None for a stretch without ink."""
+    pieces: list[_Part | None] = []
     for left, right in zip(cuts, cuts[1:]):
         mask = np.zeros_like(part.mask)
         mask[:, left:right] = part.mask[:, left:right]
-        if mask.any():
-            pieces.append(_Part(mask, _mask_box(mask)))
+        pieces.append(_Part(mask, _mask_box(mask)) if mask.any() else None)
     return pieces
 
 

@@ -10,9 +10,11 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 import numpy as np
+from PIL import Image, ImageOps
 
 from digitnet.errors import ImageError
 from digitnet.images import read_image
+from digitnet.images.decode import _to_grey as grey_of_image  # the conversion files get
 from digitnet.images.segment import DigitInk, segment_digits
 from digitnet.nn.model import Sequential
 from digitnet.predict import predict_image28
@@ -105,6 +107,35 @@ def read_files(
             yield with_file_name(error, path)
             continue
         yield reading
+
+
+def picture_to_grey(picture: Image.Image | np.ndarray) -> np.ndarray:
+    """An in-memory picture as greyscale (H, W) in [0, 1] (1 = white), as image files are
+    read: a PIL image in any mode (transparency on white, colour ink told from the paper),
+    a greyscale array (H, W) (0-255 integers or 0-1 floats), or a colour array (H, W, 3 or 4)
+    of either range. ImageError for anything else."""
+    if isinstance(picture, Image.Image):
+        picture.load()
+        return grey_of_image(ImageOps.exif_transpose(picture))
+    array = np.asarray(picture)
+    if array.ndim == 3 and array.shape[2] in (3, 4) and array.dtype.kind in "uif":
+        if array.dtype.kind == "f":
+            if not np.isfinite(array).all():
+                raise ImageError("the image contains NaN or infinite values")
+            array = np.clip(array, 0, 1) * 255
+        elif array.min() < 0 or array.max() > 255:
+            raise ImageError("integer colour images must lie in 0..255")
+        return grey_of_image(Image.fromarray(np.round(array).astype(np.uint8)))
+    if array.ndim != 2 or array.dtype.kind not in "buif":
+        raise ImageError(
+            "expected a PIL image, a greyscale array (H, W) or a colour array (H, W, 3 or 4), "
+            f"got shape {array.shape} of {array.dtype}"
+        )
+    if array.dtype.kind in "ui":
+        if array.min() < 0 or array.max() > 255:
+            raise ImageError("integer images must lie in 0..255")
+        return array.astype(np.float32) / 255
+    return array  # floats in [0, 1]; find_ink checks and clips them
 
 
 def with_file_name(error: ImageError, path: str | os.PathLike[str]) -> ImageError:

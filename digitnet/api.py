@@ -5,6 +5,7 @@ net = digitnet.train("mlp", epochs=3, on_event=print_progress)
 net.evaluate()["accuracy"]
 net.predict_files(["my-digit.jpg"])[0].digit
 net.predict_images([pil_image, numpy_photo])[0].digit
+net.read_files(["house-number.jpg"])[0].text
 net.save("model.npz"); digitnet.load("model.npz")
 """
 
@@ -38,6 +39,7 @@ from digitnet.predict import (
     unit_images,
 )
 from digitnet.presets import get_preset
+from digitnet.reading import Reading, read_files, read_grey
 from digitnet.trainer import History, TrainEvent
 
 
@@ -94,6 +96,42 @@ class Network:
                 raise ImageError(f"{name}: {error}") from error
             predictions.append(predict_image28(self.model, image28, source=name))
         return predictions
+
+    def read_files(
+        self, paths: Iterable[str | os.PathLike[str]] | str | os.PathLike[str]
+    ) -> list[Reading]:
+        """The number on each image file (its `text` and `digits`, left to right), or on one
+        file given alone; raises ImageError for the first file without digits or unreadable."""
+        if isinstance(paths, (str, os.PathLike)):
+            paths = [paths]
+        readings = []
+        for outcome in read_files(self.model, paths):
+            if isinstance(outcome, ImageError):
+                raise outcome
+            readings.append(outcome)
+        return readings
+
+    def read_images(
+        self, images: Iterable[Image.Image | np.ndarray] | Image.Image | np.ndarray
+    ) -> list[Reading]:
+        """The number on each in-memory picture (PIL images, greyscale (H, W) or colour
+        (H, W, 3) arrays of any size, dark ink on light paper or light on dark), preprocessed
+        as files are; one picture may be given alone. ImageError for the first one without
+        digits, named by its position ("image 2: ...")."""
+        one_array = isinstance(images, np.ndarray) and (
+            images.ndim == 2 or (images.ndim == 3 and images.shape[2] in (3, 4))
+        )  # else a stack (n, H, W) of greyscale pictures
+        if isinstance(images, Image.Image) or one_array:
+            images = [images]
+        readings = []
+        for index, picture in enumerate(images):
+            name = f"image {index}"
+            grey = grey_from_memory(picture, name=name)
+            try:
+                readings.append(read_grey(self.model, grey, source=name))
+            except ImageError as error:
+                raise ImageError(f"{name}: {error}") from None
+        return readings
 
     def evaluate(self, dataset: Dataset | None = None, *, split: str = "test") -> dict:
         """accuracy, loss, n, confusion, per_class (and predicted/probabilities arrays)."""

@@ -243,6 +243,7 @@ function show(response, answer, fileName) {
     else showError(message || `the server answered ${response.status}`);
     return;
   }
+  const sameReading = JSON.stringify(answer.digits) === JSON.stringify(shownDigits);
   shownDigits = answer.digits;
   chosen = Math.min(chosen, shownDigits.length - 1);
   digitOutput.dataset.state = answer.unsure ? "unsure" : "digit";
@@ -253,7 +254,7 @@ function show(response, answer, fileName) {
     : `${shownDigits.length} digits, the least sure at ${formatPercent(Math.min(...sureness))}`;
   confidence.textContent = answer.unsure ? `unsure: ${summary}` : summary;
   confidence.classList.toggle("unsure", answer.unsure);
-  paintStrip();
+  if (!sameReading) paintStrip();  // a repeated answer keeps the tiles a click may be landing on
   showChosen();
   statusLine.classList.remove("error");
   statusLine.textContent = fileName ? `from ${fileName}` : "";

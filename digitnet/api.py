@@ -4,6 +4,8 @@ import digitnet
 net = digitnet.train("mlp", epochs=3, on_event=print_progress)
 net.evaluate()["accuracy"]
 net.predict_files(["my-digit.jpg"])[0].digit
+net.predict_images([pil_image, numpy_photo])[0].digit
+net.read_files(["house-number.jpg"])[0].text
 net.save("model.npz"); digitnet.load("model.npz")
 """
 
@@ -16,12 +18,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from PIL import Image
 
 from digitnet.build import layout_of
 from digitnet.config import ModelConfig, TrainConfig, unknown_settings_message
 from digitnet.data.datasets import Dataset, load_mnist
 from digitnet.data.preprocess import to_inputs
 from digitnet.errors import ConfigError, ImageError
+from digitnet.images import grey_from_memory, to_mnist
 from digitnet.io import load_model, save_model
 from digitnet.nn.layers import Layer
 from digitnet.nn.model import Sequential
@@ -30,10 +34,12 @@ from digitnet.predict import (
     Prediction,
     load_default_model,
     predict_files,
+    predict_image28,
     probabilities_for,
     unit_images,
 )
 from digitnet.presets import get_preset
+from digitnet.reading import Reading, read_files, read_grey
 from digitnet.trainer import History, TrainEvent
 
 
@@ -68,6 +74,64 @@ class Network:
                 raise outcome
             predictions.append(outcome)
         return predictions
+
+    def predict_images(
+        self, images: Image.Image | np.ndarray | Sequence[Image.Image | np.ndarray]
+    ) -> list[Prediction]:
+        """Predictions for in-memory photos, preprocessed as files are: each a PIL image or an
+        array (H, W), (H, W, 3) or (H, W, 4) of any size, uint8 0-255 or floats 0-1, dark on
+        light or light on dark; one alone or a list. ImageError naming the first bad item's
+        index (no digit found, wrong shape, NaN, values out of range)."""
+        if isinstance(images, Image.Image) or (
+            isinstance(images, np.ndarray) and images.dtype != object
+        ):
+            images = [images]
+        predictions = []
+        for index, image in enumerate(images):
+            name = f"image {index}"
+            grey = grey_from_memory(image, name=name)
+            try:
+                image28 = to_mnist(grey, ink="auto")
+            except ImageError as error:
+                raise ImageError(f"{name}: {error}") from error
+            predictions.append(predict_image28(self.model, image28, source=name))
+        return predictions
+
+    def read_files(
+        self, paths: Iterable[str | os.PathLike[str]] | str | os.PathLike[str]
+    ) -> list[Reading]:
+        """The number on each image file (its `text` and `digits`, left to right), or on one
+        file given alone; raises ImageError for the first file without digits or unreadable."""
+        if isinstance(paths, (str, os.PathLike)):
+            paths = [paths]
+        readings = []
+        for outcome in read_files(self.model, paths):
+            if isinstance(outcome, ImageError):
+                raise outcome
+            readings.append(outcome)
+        return readings
+
+    def read_images(
+        self, images: Iterable[Image.Image | np.ndarray] | Image.Image | np.ndarray
+    ) -> list[Reading]:
+        """The number on each in-memory picture (PIL images, greyscale (H, W) or colour
+        (H, W, 3) arrays of any size, dark ink on light paper or light on dark), preprocessed
+        as files are; one picture may be given alone. ImageError for the first one without
+        digits, named by its position ("image 2: ...")."""
+        one_array = isinstance(images, np.ndarray) and (
+            images.ndim == 2 or (images.ndim == 3 and images.shape[2] in (3, 4))
+        )  # else a stack (n, H, W) of greyscale pictures
+        if isinstance(images, Image.Image) or one_array:
+            images = [images]
+        readings = []
+        for index, picture in enumerate(images):
+            name = f"image {index}"
+            grey = grey_from_memory(picture, name=name)
+            try:
+                readings.append(read_grey(self.model, grey, source=name))
+            except ImageError as error:
+                raise ImageError(f"{name}: {error}") from None
+        return readings
 
     def evaluate(self, dataset: Dataset | None = None, *, split: str = "test") -> dict:
         """accuracy, loss, n, confusion, per_class (and predicted/probabilities arrays)."""

@@ -56,12 +56,16 @@ def load_default_model() -> ModelFile:
     return load_model(path)
 
 
+DARK_ON_LIGHT_RING = 0.5  # mean of a 28x28's 2-pixel outer ring above which it is paper
+
+
 def unit_images(images: np.ndarray) -> np.ndarray:
     """(n, 28, 28) float32 in [0, 1] from (n, 28, 28), (n, 784), (n, 28, 28, 1), (n, 1, 28, 28)
     or one such image, n >= 0: integers are 0-255 pixels (divided by 255), floats and booleans
     already lie in [0, 1] (a rounding error of 0.001 is clipped). ImageError for another
-    shape or type, NaN/infinity, values out of range, or integer images that only reach 1
-    (0/1 images, which as 0-255 pixels would be read as nearly blank)."""
+    shape or type, NaN/infinity, values out of range, integer images that only reach 1
+    (0/1 images, which as 0-255 pixels would be read as nearly blank), or images that are
+    dark on light (a photo resized to 28x28, not MNIST's bright ink on black)."""
     array = np.asarray(images)
     if array.ndim in (3, 4) and array.shape[-3:] == (28, 28, 1):  # a channel last
         array = array[..., 0]
@@ -86,7 +90,9 @@ def unit_images(images: np.ndarray) -> np.ndarray:
                 "integer images are read as 0-255 pixels, but these only reach 1: pass 0/1 "
                 "images as floats or booleans"
             )
-        return (array.astype(np.float32) / np.float32(255)).reshape(-1, 28, 28)
+        return _refuse_dark_on_light(
+            (array.astype(np.float32) / np.float32(255)).reshape(-1, 28, 28)
+        )
     if not np.isfinite(low) or not np.isfinite(high):
         raise ImageError("the images hold NaN or infinite values")
     if low < -1e-3 or high > 1 + 1e-3:
@@ -94,7 +100,23 @@ def unit_images(images: np.ndarray) -> np.ndarray:
             f"float images must lie in 0..1 (divide 0-255 pixels by 255); got values from "
             f"{low} to {high}"
         )
-    return np.clip(array.astype(np.float32), 0, 1).reshape(-1, 28, 28)
+    return _refuse_dark_on_light(np.clip(array.astype(np.float32), 0, 1).reshape(-1, 28, 28))
+
+
+def _refuse_dark_on_light(images: np.ndarray) -> np.ndarray:
+    """images (n, 28, 28) in [0, 1] as they are, or ImageError when one looks like a photo
+    resized to 28x28: MNIST's frame is black around the digit (the 20x20 box leaves 4 px),
+    so an outer ring that is mostly bright means paper, not an MNIST frame."""
+    ring = np.ones((28, 28), bool)
+    ring[2:-2, 2:-2] = False
+    bright = np.flatnonzero(images[:, ring].mean(axis=1) > DARK_ON_LIGHT_RING)
+    if bright.size:
+        raise ImageError(
+            f"{bright.size} of these 28x28 images look dark on light (image {bright[0]} first): "
+            "MNIST inputs are bright ink on black; invert them (1 - x) or pass the photo to "
+            "Network.predict_images"
+        )
+    return images
 
 
 def _network_inputs(model: Sequential, images28: np.ndarray) -> np.ndarray:

@@ -6,18 +6,20 @@ import json
 
 from conftest import run_cli
 
+from digitnet.build import layout_of
 from digitnet.data.preprocess import to_inputs
 from digitnet.pipeline import evaluate
 from digitnet.predict import default_model_path, load_default_model
 
 
-def test_default_model_ships_loads_and_reaches_98_5_percent(mnist):
+def test_default_model_ships_loads_and_reaches_99_4_percent(mnist):
     assert default_model_path().exists()
     loaded = load_default_model()
-    assert loaded.meta["preset"] == "mlp"
-    assert loaded.model.spec()["layers"][0] == {"type": "Deskew"}
-    report = evaluate(loaded.model, to_inputs(mnist.test_images), mnist.test_labels)
-    assert report["accuracy"] >= 0.985
+    assert loaded.meta["preset"] == "cnn-best"
+    assert layout_of(loaded.model) == "image"
+    inputs = to_inputs(mnist.test_images, layout="image")
+    report = evaluate(loaded.model, inputs, mnist.test_labels)
+    assert report["accuracy"] >= 0.994
 
 
 def test_commands_use_the_default_model_without_a_model_argument(tmp_path):

@@ -15,7 +15,7 @@ import zlib
 import numpy as np
 import pytest
 from fastapi.testclient import TestClient
-from PIL import Image
+from PIL import Image, ImageDraw
 
 from digitnet.cli import serve_cmd
 from digitnet.config import ModelConfig, TrainConfig
@@ -25,6 +25,7 @@ from digitnet.images import canvas_to_mnist, decode_image_bytes, to_mnist
 from digitnet.nn import Deskew, Sequential, deskew
 from digitnet.pipeline import fit, prepare_data, random_streams
 from digitnet.predict import probabilities_for
+from digitnet.reading import read_grey
 from digitnet.web.app import MAX_BODY_BYTES, Predictor, create_app
 
 NO_INK = "no ink found: draw a digit"
@@ -400,3 +401,79 @@ def test_serve_reports_a_port_in_use():
             serve_cmd.listening_socket("127.0.0.1", port)
     with serve_cmd.listening_socket("127.0.0.1", 0) as free:
         assert free.getsockname()[1] > 0
+
+
+# ---- reading a number: POST /api/read --------------------------------------------------------
+
+
+def number_canvas(images: list[np.ndarray], *, factor: int = 3, gap: int = 12) -> np.ndarray:
+    """MNIST digits enlarged `factor` times side by side on a black canvas, light ink (bytes)."""
+    side = 28 * factor
+    canvas = np.zeros((side + 40, len(images) * (side + gap) + 40), dtype=np.uint8)
+    for i, image in enumerate(images):
+        big = np.asarray(Image.fromarray(image).resize((side, side), Image.Resampling.BILINEAR))
+        x = 20 + i * (side + gap)
+        canvas[20 : 20 + side, x : x + side] = np.maximum(canvas[20 : 20 + side, x : x + side], big)
+    return canvas
+
+
+def post_read(client: TestClient, payload: object):
+    return client.post(
+        "/api/read", content=json.dumps(payload), headers={"content-type": "application/json"}
+    )
+
+
+def test_read_a_drawn_number_answers_each_digit_left_to_right(client, trained, digits):
+    chosen = [image for image, _ in digits[:3]]
+    canvas = number_canvas(chosen)
+    response = post_read(client, {"pixels": canvas.tolist(), "scale": 255})
+    assert response.status_code == 200, response.text
+    answer = response.json()
+    assert set(answer) == {"text", "unsure", "digits"}
+    expected = read_grey(trained, canvas / 255.0, ink="light")
+    assert answer["text"] == expected.text and len(answer["text"]) == 3
+    assert answer["text"] == "".join(str(label) for _, label in digits[:3])
+    assert answer["unsure"] == expected.unsure
+    for digit, library in zip(answer["digits"], expected.digits):
+        assert set(digit) == {"digit", "probabilities", "box", "unsure", "input28", "hidden"}
+        np.testing.assert_allclose(digit["probabilities"], library.probabilities, atol=1e-5)
+        assert digit["box"] == list(library.box)
+        assert np.array(digit["input28"]).shape == (28, 28) and len(digit["hidden"]) == 64
+    lefts = [digit["box"][0] for digit in answer["digits"]]
+    assert lefts == sorted(lefts)
+
+
+def test_read_an_uploaded_photo_of_a_number_like_the_cli(client, trained, digits):
+    canvas = 255 - number_canvas([image for image, _ in digits[1:5]], factor=4)  # dark on white
+    data = png_bytes(canvas)
+    response = client.post("/api/read", files={"file": ("number.png", data, "image/png")})
+    assert response.status_code == 200, response.text
+    expected = read_grey(trained, decode_image_bytes(data))
+    assert response.json()["text"] == expected.text == "".join(str(d) for _, d in digits[1:5])
+
+
+def test_read_refuses_a_blank_canvas_a_page_of_marks_and_unpreprocessed_input(client):
+    assert_error(post_read(client, {"pixels": [[0] * 40] * 40}), 422, "no digits found: draw")
+    page = Image.new("L", (600, 400), 250)
+    draw = ImageDraw.Draw(page)
+    for row in range(14):
+        draw.text((10, 10 + 27 * row), "A page of text, not a number at all: " * 2, fill=0)
+    response = client.post(
+        "/api/read", files={"file": ("page.png", png_bytes(np.asarray(page)), "image/png")}
+    )
+    assert_error(response, 422, "upload: found", "separate marks")
+    assert_error(
+        post_read(client, {"pixels": [[0] * 28] * 28, "preprocess": False}), 422, "/api/predict"
+    )
+    assert_error(
+        client.post("/api/read", files={"file": ("x.png", b"not an image", "image/png")}),
+        422,
+        "upload: not a PNG",
+    )
+    assert_error(post_read(client, {"pixels": "nope"}), 422, "pixels must be a non-empty list")
+
+
+def test_predict_answers_say_whether_the_model_is_unsure(client, digits):
+    image, _ = digits[0]
+    answer = post_json(client, {"pixels": (image / 255).tolist(), "preprocess": False}).json()
+    assert answer["unsure"] is False or answer["unsure"] is True

@@ -221,6 +221,56 @@ def test_drawn_digits_are_read_and_clear_resets(page):
         expect(page.locator("#confidence")).not_to_contain_text("sure")
 
 
+def two(n: int = 24) -> Stroke:
+    """A 2: an arch from the left over the top, down to the bottom left, then a base."""
+    arch = [
+        (0.5 + 0.36 * math.cos(angle), 0.34 + 0.3 * math.sin(angle))
+        for angle in np.linspace(-0.95 * math.pi, 0.2 * math.pi, n)
+    ]
+    return arch + line(arch[-1], (0.12, 0.95))[1:] + line((0.12, 0.95), (0.9, 0.95))[1:]
+
+
+# numbers -> (strokes, box) per digit, drawn side by side on the pad
+NUMBERS: dict[str, list[tuple[list[Stroke], tuple[float, float, float]]]] = {
+    "42": [
+        (
+            [
+                line((0.55, 0.04), (0.1, 0.62)) + line((0.1, 0.62), (0.92, 0.62))[1:],
+                line((0.7, 0.3), (0.7, 0.98)),  # the stem, a second stroke
+            ],
+            (0.05, 0.22, 0.42),
+        ),
+        ([two()], (0.53, 0.22, 0.42)),
+    ],
+    "17": [
+        ([line((0.56, 0.06), (0.46, 0.94))], (0.08, 0.25, 0.4)),
+        (DRAWINGS[7][0], (0.45, 0.25, 0.45)),
+    ],
+}
+
+
+@pytest.mark.parametrize("number", list(NUMBERS))
+def test_a_number_drawn_side_by_side_is_read_digit_by_digit(page, number):
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    for strokes, box in NUMBERS[number]:
+        draw(page, strokes, box)
+    expect(page.locator("#digit")).to_have_text(number, timeout=5000)
+    tiles = page.locator("#digits .digit-tile")
+    expect(tiles).to_have_count(len(number))
+    for index, char in enumerate(number):
+        expect(tiles.nth(index)).to_contain_text(f"{char} \u00b7")
+    expect(page.locator("#confidence")).to_contain_text(f"{len(number)} digits")
+    expect(page.locator("#bars li").nth(int(number[0]))).to_have_class("best")
+    tiles.nth(1).click()  # the second digit's probabilities
+    expect(page.locator("#bars li").nth(int(number[1]))).to_have_class("best")
+    expect(tiles.nth(1)).to_have_attribute("aria-pressed", "true")
+    page.wait_for_timeout(300)  # let the bars finish moving
+    page.screenshot(path=ARTIFACTS / f"browser-number-{number}.png")
+    page.get_by_role("button", name="Clear the drawing").click()
+    expect(page.locator("#digit")).to_have_text("draw a digit")
+    expect(page.locator("#digits")).to_be_hidden()
+
+
 def test_undo_removes_the_last_stroke_and_redraws(page):
     undo = page.get_by_role("button", name="Undo the last stroke")
     expect(undo).to_be_disabled()
@@ -259,12 +309,12 @@ def test_prediction_updates_while_drawing_one_request_at_a_time(page):
     in_flight, most = [0], [0]
 
     def started(request) -> None:
-        if request.url.endswith("/api/predict"):
+        if request.url.endswith("/api/read"):
             in_flight[0] += 1
             most[0] = max(most[0], in_flight[0])
 
     def ended(request) -> None:
-        if request.url.endswith("/api/predict"):
+        if request.url.endswith("/api/read"):
             in_flight[0] -= 1
 
     page.on("request", started)

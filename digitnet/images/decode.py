@@ -12,7 +12,8 @@ import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from digitnet.errors import ImageError
-from digitnet.images.pixels import border_level, box_mean3, fitted_size
+from digitnet.images.paper import paper_level
+from digitnet.images.pixels import box_mean3, fitted_size
 
 MAX_IMAGE_PIXELS: int = 40_000_000  # larger images are refused (decompression bombs), except a
 # JPEG, which is decoded at a reduced scale instead (Pillow's draft mode) up to Pillow's own
@@ -66,12 +67,7 @@ def decode_image_bytes(data: bytes, *, name: str = "upload") -> np.ndarray:
                     # still at least WORK_SIDE on each side, the size it is shrunk to anyway
                     image.draft(image.mode, (WORK_SIDE, WORK_SIDE))
                     width, height = image.size
-                if width * height > MAX_IMAGE_PIXELS:
-                    raise ImageError(
-                        f"{name}: {width}x{height} pixels is over the {MAX_IMAGE_PIXELS} limit"
-                    )
-                if width == 0 or height == 0:
-                    raise ImageError(f"{name}: the image has no pixels ({width}x{height})")
+                _check_size(width, height, name)
                 image.load()  # truncated files fail here, not at open()
                 return _to_grey(ImageOps.exif_transpose(image))
     except ImageError:
@@ -84,6 +80,48 @@ def decode_image_bytes(data: bytes, *, name: str = "upload") -> np.ndarray:
         raise ImageError(
             f"{name}: cannot be decoded, it may be damaged or truncated ({error})"
         ) from error
+
+
+def grey_from_memory(image: Image.Image | np.ndarray, *, name: str = "image") -> np.ndarray:
+    """An in-memory picture as greyscale float32 (H, W) in [0, 1], 1 = white, the way a file
+    is read: a PIL image (any mode), or an array (H, W), (H, W, 3) RGB or (H, W, 4) RGBA of
+    uint8 0-255 or floats 0-1. ImageError, starting with name, for anything else."""
+    if isinstance(image, Image.Image):
+        width, height = image.size
+        _check_size(width, height, name)
+        image.load()
+        return _to_grey(image)
+    array = np.asarray(image)
+    if array.ndim not in (2, 3) or (array.ndim == 3 and array.shape[2] not in (3, 4)):
+        raise ImageError(
+            f"{name}: expected a PIL image or an array (H, W), (H, W, 3) or (H, W, 4), "
+            f"got shape {array.shape}"
+        )
+    _check_size(array.shape[1], array.shape[0], name)
+    if array.dtype.kind == "f":
+        if not np.isfinite(array).all():
+            raise ImageError(f"{name}: the image contains NaN or infinite values")
+        if array.min() < -1e-3 or array.max() > 1 + 1e-3:
+            raise ImageError(
+                f"{name}: float images must lie in 0..1 (divide 0-255 pixels by 255); got "
+                f"values from {array.min():g} to {array.max():g}"
+            )
+        if array.ndim == 2:
+            return np.clip(array, 0, 1).astype(np.float32)
+        array = np.round(np.clip(array, 0, 1) * 255).astype(np.uint8)
+    elif array.dtype != np.uint8 and array.dtype != np.bool_:
+        raise ImageError(f"{name}: expected uint8 or float pixels, got dtype {array.dtype}")
+    if array.dtype == np.bool_:
+        return array.astype(np.float32)
+    return _to_grey(Image.fromarray(array))
+
+
+def _check_size(width: int, height: int, name: str) -> None:
+    """ImageError for an image without pixels or over MAX_IMAGE_PIXELS."""
+    if width == 0 or height == 0:
+        raise ImageError(f"{name}: the image has no pixels ({width}x{height})")
+    if width * height > MAX_IMAGE_PIXELS:
+        raise ImageError(f"{name}: {width}x{height} pixels is over the {MAX_IMAGE_PIXELS} limit")
 
 
 def _to_grey(image: Image.Image) -> np.ndarray:
@@ -118,15 +156,15 @@ def _at_work_size(image: Image.Image) -> np.ndarray:
 
 def _brightness_shows_ink(grey: np.ndarray) -> bool:
     """Whether some ink differs from the paper's brightness by MIN_CONTRAST (3x3 means)."""
-    return bool(box_mean3(np.abs(grey - border_level(grey))).max() >= MIN_CONTRAST)
+    return bool(box_mean3(np.abs(grey - paper_level(grey))).max() >= MIN_CONTRAST)
 
 
 def _colour_distance(values: np.ndarray, grey: np.ndarray) -> np.ndarray:
     """For ink that differs from the paper in colour but hardly in brightness (red on a blue
     of the same lightness): 1 − each pixel's distance in `values` (H, W, 3) from the paper's
-    colour (the border's median; 1 = as far as black from white), so the ink reads as dark
+    colour (each channel's median; 1 = as far as black from white), so the ink reads as dark
     ink on white paper. `grey` itself if colour shows no ink either."""
-    paper = np.array([border_level(values[:, :, channel]) for channel in range(3)], np.float32)
+    paper = np.array([paper_level(values[:, :, channel]) for channel in range(3)], np.float32)
     distance = np.sqrt(np.square(values - paper).sum(axis=2) / 3)
     if box_mean3(distance).max() < MIN_CONTRAST:
         return grey

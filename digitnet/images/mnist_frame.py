@@ -12,14 +12,15 @@ from dataclasses import dataclass
 import numpy as np
 
 from digitnet.errors import ImageError
+from digitnet.images.clutter import clutter_free
 from digitnet.images.decode import MIN_CONTRAST, WORK_SIDE, read_image
 from digitnet.images.paper import estimate_background, is_dark_ink
 from digitnet.images.pixels import (
     box_mean3,
     otsu_threshold,
+    pixel_noise,
     remove_specks,
     resize,
-    robust_std,
     shrink,
 )
 
@@ -55,16 +56,20 @@ def find_ink(grey: np.ndarray, *, ink: str = "auto") -> InkMap:
     is_dark = ink == "dark" or (ink == "auto" and is_dark_ink(grey))
     sign = 1.0 if is_dark else -1.0
     signed = sign * (estimate_background(grey, sign) - grey)  # ink > 0, paper noise around 0
-    noise = robust_std(signed)
     residual = np.maximum(signed, 0)
     contrast = box_mean3(residual).max()  # 3x3 mean first, so a lone noisy pixel is not ink
     if contrast < MIN_CONTRAST:
         raise ImageError("no ink found: the image is blank")
-    threshold = max(otsu_threshold(residual), 5 * noise, 0.25 * contrast)
-    mask = remove_specks(residual > threshold)
+    threshold = max(otsu_threshold(residual), 5 * pixel_noise(grey), 0.25 * contrast)
+    mask = clutter_free(remove_specks(residual > threshold))
     if not mask.any():  # contrast, but only in specks: noise, grain, dust
         raise ImageError("no ink found: nothing but specks stands out from the paper")
-    level = np.percentile(residual[mask], 90)  # the ink's core reaches 1, like MNIST strokes
+    return _scaled_ink(residual, mask)
+
+
+def _scaled_ink(residual: np.ndarray, mask: np.ndarray) -> InkMap:
+    """The ink map with the ink's core (its 90th percentile) at full strength, like MNIST's."""
+    level = np.percentile(residual[mask], 90)
     return InkMap(np.where(mask, np.clip(residual / level, 0, 1), 0), mask)
 
 

@@ -42,6 +42,16 @@ def robust_std(values: np.ndarray) -> float:
     return float(1.4826 * np.median(np.abs(values - np.median(values))))
 
 
+def pixel_noise(grey: np.ndarray) -> float:
+    """The pixel noise's standard deviation, from second differences along rows (a ramp or an
+    even area cancels out, so neither ink nor shading counts, however much of the image they
+    cover); 0 for images narrower than 3 pixels."""
+    if grey.shape[1] < 3:
+        return 0.0
+    second = grey[:, 2:] - 2 * grey[:, 1:-1] + grey[:, :-2]  # noise variance 6 sigma^2
+    return robust_std(second) / np.sqrt(6)
+
+
 def otsu_threshold(values: np.ndarray, bins: int = 256) -> float:
     """The level that best splits values into two classes (Otsu's between-class variance)."""
     counts, edges = np.histogram(values, bins=bins)

@@ -2,7 +2,10 @@
 
     GET  /              the page (static/index.html; app.js and style.css under /static/)
     POST /api/predict   JSON pixels (see schemas.py) or a multipart image upload (field "file")
-                        -> {"digit", "probabilities", "input28", "hidden"}
+                        -> {"digit", "probabilities", "input28", "hidden", "unsure"}
+    POST /api/read      the same bodies, read as a number (digits side by side, left to right)
+                        -> {"text", "unsure", "digits": [{"digit", "probabilities", "box",
+                        "unsure", "input28", "hidden"}]}
     GET  /api/model     architecture, parameter count, preset, results, limits
     GET  /healthz       {"status": "ok"}
 
@@ -33,11 +36,14 @@ from digitnet.errors import ImageError
 from digitnet.images import MIN_CONTRAST, canvas_to_mnist, decode_image_bytes, to_mnist
 from digitnet.nn.activations import ACTIVATIONS
 from digitnet.nn.model import Sequential
+from digitnet.predict import Prediction, predict_image28
+from digitnet.reading import DigitReading, read_grey
 from digitnet.web.schemas import MAX_SIDE, MIN_SIDE, SCALES, InputError, parse_predict_json
 
 MAX_BODY_BYTES = 5 * 1024 * 1024  # JSON bodies and uploads alike
 STATIC = Path(__file__).parent / "static"
 NO_INK = "no ink found: draw a digit"
+NO_DIGITS = "no digits found: draw one or more digits side by side"
 INK_CONVENTION = (
     "pixels are ink intensity: 0 = background, `scale` (1 or 255) = full ink, i.e. white ink "
     "on black like MNIST; upload any image file instead to have dark or light ink detected"
@@ -92,26 +98,36 @@ def create_app(model: Sequential, meta: dict) -> FastAPI:
 
     @app.post("/api/predict")
     async def predict(request: Request) -> JSONResponse:
-        content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
-        if content_type == "application/json":
-            body = await request.body()
-            answer = await run_in_threadpool(predictor.predict_json, body)
-        elif content_type == "multipart/form-data":
-            async with request.form(max_files=1, max_fields=8) as form:
-                upload = form.get("file")
-                if not isinstance(upload, UploadFile):
-                    raise InputError('the upload needs an image file in the field "file"')
-                data = await upload.read()
-            answer = await run_in_threadpool(predictor.predict_upload, data)
-        else:
-            raise InputError(
-                "send application/json or multipart/form-data, "
-                f"not {content_type or 'a body without a content type'}",
-                415,
-            )
-        return JSONResponse(answer)
+        return await _answer(request, predictor.predict_json, predictor.predict_upload)
+
+    @app.post("/api/read")
+    async def read(request: Request) -> JSONResponse:
+        return await _answer(request, predictor.read_json, predictor.read_upload)
 
     return app
+
+
+async def _answer(request: Request, from_json, from_upload) -> JSONResponse:
+    """A JSON body to from_json(bytes), or a multipart upload's file to from_upload(bytes),
+    run off the event loop; 415 for another content type."""
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if content_type == "application/json":
+        body = await request.body()
+        answer = await run_in_threadpool(from_json, body)
+    elif content_type == "multipart/form-data":
+        async with request.form(max_files=1, max_fields=8) as form:
+            upload = form.get("file")
+            if not isinstance(upload, UploadFile):
+                raise InputError('the upload needs an image file in the field "file"')
+            data = await upload.read()
+        answer = await run_in_threadpool(from_upload, data)
+    else:
+        raise InputError(
+            "send application/json or multipart/form-data, "
+            f"not {content_type or 'a body without a content type'}",
+            415,
+        )
+    return JSONResponse(answer)
 
 
 class Predictor:
@@ -155,29 +171,72 @@ class Predictor:
 
     def predict28(self, image28: np.ndarray) -> dict:
         """{"digit", "probabilities" (10), "input28" (28x28, as the network sees it: after any
-        Deskew layer), "hidden" (units or null)}."""
-        shape = (1, 1, 28, 28) if self.layout == "image" else (1, 784)
-        x = np.asarray(image28, dtype=self.model.dtype).reshape(shape)
-        start = self.model.fixed_prefix
-        seen = x = self.model.preprocess(x)  # fixed layers keep no state: outside the lock
-        hidden = None
+        Deskew layer), "hidden" (units or null), "unsure"}."""
         with self._lock:
-            for index, layer in enumerate(self.model.layers[start:], start):
-                x = layer.forward(x, training=False)
-                if hidden is None and index in self._activations and x.ndim == 2:
-                    hidden = x[0].astype(np.float64)  # a copy: later layers may reuse x
-            probabilities = self.model.loss.probabilities(x)[0].astype(np.float64)
-        return {
-            "digit": int(probabilities.argmax()),
-            "probabilities": np.round(probabilities, 6).tolist(),
-            "input28": np.round(seen.reshape(28, 28).astype(np.float64), 3).tolist(),
-            "hidden": None if hidden is None else np.round(hidden, 4).tolist(),
-        }
+            prediction = predict_image28(self.model, image28)
+            hidden = self._hidden(prediction.input28)
+        return _digit_answer(prediction, hidden)
+
+    def read_json(self, body: bytes) -> dict:
+        """A JSON body (as predict_json; light ink on dark) -> the reading's answer dict."""
+        request = parse_predict_json(body)
+        if not request.preprocess:
+            raise InputError("preprocess false is for one 28x28 digit: use /api/predict")
+        return self._read(request.ink, ink="light", name=None)
+
+    def read_upload(self, data: bytes) -> dict:
+        """Image file contents -> the reading's answer dict, as `digitnet read` reads files."""
+        try:
+            grey = decode_image_bytes(data, name="upload")
+        except ImageError as error:
+            raise InputError(str(error)) from None
+        return self._read(grey, ink="auto", name="upload")
+
+    def _read(self, grey: np.ndarray, *, ink: str, name: str | None) -> dict:
+        """{"text", "unsure", "digits": [{"digit", "probabilities", "box", "unsure", "input28",
+        "hidden"}]}; InputError when no digits are found."""
+        try:
+            with self._lock:  # segmentation is quick beside the forwards it leads to
+                reading = read_grey(self.model, grey, ink=ink)
+                hidden = [self._hidden(digit.input28) for digit in reading.digits]
+        except ImageError as error:
+            message = str(error)
+            if name is None and message.startswith("no digits found"):
+                message = NO_DIGITS
+            raise InputError(message if name is None else f"{name}: {message}") from None
+        digits = []
+        for digit, units in zip(reading.digits, hidden):
+            answer = _digit_answer(digit, units)
+            digits.append({**answer, "box": [int(v) for v in digit.box]})
+        return {"text": reading.text, "unsure": reading.unsure, "digits": digits}
+
+    def _hidden(self, seen28: np.ndarray) -> np.ndarray | None:
+        """The first vector-shaped hidden activation for an input already through the fixed
+        prefix (None when the model has none); call with the lock held."""
+        shape = (1, 1, 28, 28) if self.layout == "image" else (1, 784)
+        x = np.asarray(seen28, dtype=self.model.dtype).reshape(shape)
+        start = self.model.fixed_prefix
+        for index, layer in enumerate(self.model.layers[start:], start):
+            x = layer.forward(x, training=False)
+            if index in self._activations and x.ndim == 2:
+                return x[0].astype(np.float64)  # a copy: later layers may reuse x
+        return None
 
     def _hidden_units(self) -> int | None:
         """How many activations "hidden" holds (None when the model has no such layer)."""
         blank = self.predict28(np.zeros((28, 28), dtype=np.float32))
         return None if blank["hidden"] is None else len(blank["hidden"])
+
+
+def _digit_answer(prediction: Prediction | DigitReading, hidden: np.ndarray | None) -> dict:
+    probabilities = np.asarray(prediction.probabilities, dtype=np.float64)
+    return {
+        "digit": int(prediction.digit),
+        "probabilities": np.round(probabilities, 6).tolist(),
+        "input28": np.round(np.asarray(prediction.input28, np.float64), 3).tolist(),
+        "hidden": None if hidden is None else np.round(hidden, 4).tolist(),
+        "unsure": bool(prediction.unsure),
+    }
 
 
 def hidden_activations(model: Sequential) -> set[int]:

@@ -1,4 +1,5 @@
-// digitnet drawing page: strokes -> a 280x280 ink canvas -> POST /api/predict -> digit + bars.
+// digitnet drawing page: strokes -> a 280x280 ink canvas -> POST /api/read -> the number read,
+// each digit as a tile, and for the chosen digit its bars, its 28x28 and the hidden layer.
 // Strokes are kept as point lists in [0, 1] so Undo can redraw and any screen size works.
 "use strict";
 
@@ -11,6 +12,7 @@ const padContext = pad.getContext("2d");
 const hint = document.getElementById("pad-hint");
 const digitOutput = document.getElementById("digit");
 const confidence = document.getElementById("confidence");
+const digitStrip = document.getElementById("digits");
 const bars = Array.from(document.querySelectorAll("#bars li"));
 const seen = document.getElementById("seen");
 const hiddenCanvas = document.getElementById("hidden");
@@ -32,6 +34,8 @@ let uploadCount = 0;            // answers to older uploads are dropped
 let inFlight = false;           // one drawing request at a time...
 let again = false;              // ...and one more when the drawing changed meanwhile
 let timer = null;
+let shownDigits = [];           // the digits of the answer shown, and which one is chosen
+let chosen = 0;
 
 // ---- drawing -------------------------------------------------------------------------------
 
@@ -185,7 +189,7 @@ async function predict() {
   inFlight = true;
   again = false;
   try {
-    const response = await fetch("/api/predict", {
+    const response = await fetch("/api/read", {
       method: "POST",
       headers: { "content-type": "application/json" },
       body: JSON.stringify({ pixels: inkRows(), scale: 255 }),
@@ -216,7 +220,7 @@ uploadInput.addEventListener("change", async () => {
   const form = new FormData();
   form.append("file", file);
   try {
-    const response = await fetch("/api/predict", { method: "POST", body: form });
+    const response = await fetch("/api/read", { method: "POST", body: form });
     const answer = await response.json();
     if (mine === uploadCount && strokes.length === 0) show(response, answer, file.name);
   } catch (error) {
@@ -234,22 +238,67 @@ function forgetUpload() {
 
 function show(response, answer, fileName) {
   if (!response.ok) {
-    if (String(answer.error || "").includes("no ink found")) showEmpty();
-    else showError(answer.error || `the server answered ${response.status}`);
+    const message = String(answer.error || "");
+    if (message.includes("no ink found") || message.includes("no digits found")) showEmpty();
+    else showError(message || `the server answered ${response.status}`);
     return;
   }
-  const p = answer.probabilities;
-  digitOutput.dataset.state = "digit";
-  digitOutput.textContent = String(answer.digit);
-  confidence.textContent = `${formatPercent(p[answer.digit])} sure`;
-  paintBars(p, answer.digit);
-  paintSeen(answer.input28);
-  paintHidden(answer.hidden);
+  const sameReading = JSON.stringify(answer.digits) === JSON.stringify(shownDigits);
+  shownDigits = answer.digits;
+  chosen = Math.min(chosen, shownDigits.length - 1);
+  digitOutput.dataset.state = answer.unsure ? "unsure" : "digit";
+  digitOutput.textContent = answer.text;
+  const sureness = shownDigits.map((d) => d.probabilities[d.digit]);
+  const summary = shownDigits.length === 1
+    ? `${formatPercent(sureness[0])} sure`
+    : `${shownDigits.length} digits, the least sure at ${formatPercent(Math.min(...sureness))}`;
+  confidence.textContent = answer.unsure ? `unsure: ${summary}` : summary;
+  confidence.classList.toggle("unsure", answer.unsure);
+  if (!sameReading) paintStrip();  // a repeated answer keeps the tiles a click may be landing on
+  showChosen();
   statusLine.classList.remove("error");
   statusLine.textContent = fileName ? `from ${fileName}` : "";
 }
 
+function paintStrip() {
+  digitStrip.replaceChildren();
+  digitStrip.hidden = shownDigits.length < 2;
+  shownDigits.forEach((d, index) => {
+    const item = document.createElement("li");
+    const button = document.createElement("button");
+    button.type = "button";
+    button.className = "digit-tile";
+    button.dataset.unsure = String(d.unsure);
+    const percent = formatPercent(d.probabilities[d.digit]);
+    button.setAttribute("aria-label", `digit ${index + 1}: ${d.digit}, ${percent} sure${d.unsure ? ", unsure" : ""}`);
+    const picture = document.createElement("canvas");
+    picture.width = picture.height = 28;
+    paintSeen(d.input28, picture);
+    const caption = document.createElement("span");
+    caption.textContent = `${d.digit} \u00b7 ${percent}${d.unsure ? " ?" : ""}`;
+    button.append(picture, caption);
+    button.addEventListener("click", () => { chosen = index; showChosen(); });
+    item.append(button);
+    digitStrip.append(item);
+  });
+}
+
+function showChosen() {
+  const d = shownDigits[chosen];
+  paintBars(d.probabilities, d.digit);
+  paintSeen(d.input28);
+  paintHidden(d.hidden);
+  digitStrip.querySelectorAll(".digit-tile").forEach((tile, index) => {
+    tile.setAttribute("aria-pressed", String(index === chosen));
+  });
+}
+
 function showEmpty() {
+  shownDigits = [];
+  chosen = 0;
+  digitStrip.replaceChildren();
+  digitStrip.hidden = true;
+  confidence.classList.remove("unsure");
   digitOutput.dataset.state = "empty";
   digitOutput.textContent = "draw a digit";
   confidence.textContent = "\u00a0";
@@ -282,8 +331,8 @@ function paintBars(probabilities, best) {
   });
 }
 
-function paintSeen(input28) {
-  const context = seen.getContext("2d");
+function paintSeen(input28, target = seen) {
+  const context = target.getContext("2d");
   const image = context.createImageData(28, 28);
   for (let i = 0; i < 28 * 28; i++) {
     const level = input28 ? Math.round(255 * input28[Math.floor(i / 28)][i % 28]) : 0;

@@ -1,0 +1,165 @@
+"""`digitnet read [MODEL] IMAGE...`: the number written on each image file, digit by digit."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+
+from digitnet.cli.models import load_model_or_default
+from digitnet.cli.run_control import check_output_path, output_folder
+from digitnet.errors import ConfigError, ImageError, OutputError
+from digitnet.formats import figure_format, percent
+from digitnet.images import read_image, save_mnist_png
+from digitnet.reading import Reading, read_grey, with_file_name
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "read",
+        help="read the number (one or more digits) written on your own images",
+        description="Read the number on each image file (a photo or scan of digits written "
+        "side by side on one line): each digit is found as connected ink, broken strokes "
+        "joined, touching digits split where possible, then preprocessed the way MNIST was "
+        "made and predicted. MODEL (a .npz file) is optional: without it the bundled default "
+        "model is used.",
+    )
+    parser.add_argument(
+        "inputs", nargs="*", metavar="[MODEL] IMAGE", help="an optional model file, then images"
+    )
+    parser.add_argument("--model", help="model file (instead of giving it first)")
+    parser.add_argument(
+        "--json",
+        action="store_true",
+        help='one JSON object per line: {"file", "text", "digits": [{"digit", '
+        '"probabilities", "box", "unsure"}], "unsure"}; boxes are [x0, y0, x1, y1] pixels',
+    )
+    parser.add_argument(
+        "--save-input",
+        metavar="DIR",
+        help="write each digit's 28x28 as the network saw it into DIR (created if missing) as "
+        "NAME.digit-K.28x28.png, K = 1 for the leftmost digit",
+    )
+    parser.add_argument(
+        "--out",
+        metavar="PNG",
+        help="draw the boxes and the digits read on the image: a .png (.jpg, .pdf, .svg) file "
+        "for one image, a folder (NAME.read.png inside) for several",
+    )
+    parser.add_argument(
+        "--show", action="store_true", help="open that picture in a window (needs a display)"
+    )
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    inputs = list(args.inputs)
+    model_path = args.model
+    if model_path is None and inputs and inputs[0].lower().endswith(".npz"):
+        model_path = inputs.pop(0)
+    if not inputs:
+        raise ConfigError("no image files given (usage: digitnet read [MODEL] IMAGE ...)")
+    out_file, out_dir = _out_target(args.out, inputs, model_path)
+    save_dir = output_folder(args.save_input, "--save-input") if args.save_input else None
+    show = args.show and _has_display()
+    if args.show and not show:
+        print("digitnet: --show: no display here; use --out FILE.png to write the picture",
+              file=sys.stderr)  # fmt: skip
+    model = load_model_or_default(model_path)
+    failures = 0
+    taken: set[str] = set()
+    for path in inputs:
+        try:
+            grey = read_image(path)
+            reading = read_grey(model, grey, source=path)
+        except ImageError as error:
+            failures += 1
+            print(f"digitnet: error: {with_file_name(error, path)}", file=sys.stderr)
+            continue
+        stem = _unique_stem(Path(path).stem, taken)
+        if save_dir is not None:
+            for position, digit in enumerate(reading.digits, 1):
+                _write(
+                    save_mnist_png, digit.input28, save_dir / f"{stem}.digit-{position}.28x28.png"
+                )
+        picture = out_file or (out_dir / f"{stem}.read.png" if out_dir else None)
+        if picture is not None or show:
+            _draw(grey, reading, picture, show)
+        print(json.dumps(reading.to_dict()) if args.json else describe(reading), flush=True)
+    if failures and len(inputs) > 1:
+        print(f"digitnet: {failures} of {len(inputs)} images could not be read", file=sys.stderr)
+    return 1 if failures else 0
+
+
+def describe(reading: Reading) -> str:
+    """ "photo.jpg: 42 (4 99.8%, 2 97.1%)", with "(unsure)" after the number and "unsure"
+    after each doubtful digit when the model is unsure."""
+    digits = ", ".join(
+        f"{d.digit} {percent(d.confidence, 1)}{' unsure' if d.unsure else ''}"
+        for d in reading.digits
+    )
+    status = " (unsure)" if reading.unsure else ""
+    return f"{reading.source}: {reading.text}{status} [{digits}]"
+
+
+def _out_target(
+    out: str | None, inputs: list[str], model_path: str | None
+) -> tuple[Path | None, Path | None]:
+    """(the picture file, None) for one image, (None, the folder) for several or when --out
+    is a folder; checked before any image is read."""
+    if out is None:
+        return None, None
+    target = Path(out)
+    if target.is_dir() or (len(inputs) > 1 and not target.suffix):
+        return None, output_folder(out, "--out")
+    if len(inputs) > 1:
+        raise ConfigError(
+            f"--out {out} names one picture but {len(inputs)} images were given; give a "
+            "folder (one NAME.read.png per image is written into it)"
+        )
+    figure_format(target)
+    sources = {"the image": inputs[0], "the model file": model_path}
+    check_output_path(target, "--out", sources)
+    return target, None
+
+
+def _draw(grey, reading: Reading, picture: Path | None, show: bool) -> None:
+    from digitnet.plots.reading import plot_reading, reading_figure
+
+    if picture is not None:
+        plot_reading(grey, reading, picture)
+    if show:
+        import io
+
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+        from PIL import Image
+
+        figure = reading_figure(grey, reading)
+        buffer = io.BytesIO()
+        FigureCanvasAgg(figure).print_png(buffer)
+        Image.open(buffer).show(title=reading.source)  # the system's image viewer
+
+
+def _has_display() -> bool:
+    return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")) or (
+        sys.platform in ("darwin", "win32")
+    )
+
+
+def _unique_stem(stem: str, taken: set[str]) -> str:
+    """stem, or stem-2, stem-3, ... when an earlier image of this run had the same name."""
+    name, count = stem, 1
+    while name in taken:
+        count += 1
+        name = f"{stem}-{count}"
+    taken.add(name)
+    return name
+
+
+def _write(save, image28, path: Path) -> None:
+    try:
+        save(image28, path)
+    except ImageError as error:
+        raise OutputError(str(error)) from None

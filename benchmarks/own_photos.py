@@ -1,9 +1,9 @@
 """Own-image robustness: MNIST test digits (and handwriting fonts) rendered as photos and scans
 in each condition of photo_render.py, read through the CLI, accuracy per condition.
 
-    python benchmarks/own_images.py [--model M] [--per-condition N] [--quick] [--conditions ...]
+    python benchmarks/own_photos.py [--model M] [--per-condition N] [--quick] [--conditions ...]
 
-Writes benchmarks/results/own_images.md and .json. A refusal (a `digitnet: error:` line) counts
+Writes benchmarks/results/own_photos.md and .json. A refusal (a `digitnet: error:` line) counts
 as an error. Numbers are read with `digitnet read --json` once that command exists.
 """
 
@@ -179,9 +179,11 @@ def read_numbers(folder, n, images, labels, args) -> dict:
         def number(rng, touching=touching):
             idx = rng.integers(len(images), size=2 if touching else int(rng.integers(3, 7)))
             truth = "".join(str(labels[i]) for i in idx)
-            ink_at = lambda h: number_ink(
-                [mnist_ink(images[i], h, rng) for i in idx], rng, touching=touching
-            )  # noqa: E731
+
+            def ink_at(h, idx=idx):
+                inks = [mnist_ink(images[i], h, rng) for i in idx]
+                return number_ink(inks, rng, touching=touching)
+
             return int(idx[0]), truth, ink_at
 
         truths = render_set(folder, f"{name}:photo", n, number, args.seed)
@@ -191,9 +193,9 @@ def read_numbers(folder, n, images, labels, args) -> dict:
 
 def write_results(results: dict, args, n_fonts: int) -> None:
     info = machine_info()
-    command = "python benchmarks/own_images.py " + " ".join(sys.argv[1:])
+    command = "python benchmarks/own_photos.py " + " ".join(sys.argv[1:])
     lines = [
-        "# Own-image robustness (benchmarks/own_images.py)",
+        "# Own-image robustness (benchmarks/own_photos.py)",
         "",
         f"{info['date']}, {info['cpu']} ({info['cores']} cores), numpy {info['numpy']}, "
         f"model {args.model or 'bundled default'}, command `{command}`; "
@@ -207,9 +209,9 @@ def write_results(results: dict, args, n_fonts: int) -> None:
             f"| {name} | {r['n']} | {100 * r['accuracy']:.1f}% | {r['refused']} | {r['unsure']} |"
         )
     out = HERE / "results"
-    write_text_atomically(out / "own_images.md", "\n".join(lines) + "\n")
+    write_text_atomically(out / "own_photos.md", "\n".join(lines) + "\n")
     payload = {"machine": info, "command": command, "conditions": results}
-    write_text_atomically(out / "own_images.json", json.dumps(payload, indent=1) + "\n")
+    write_text_atomically(out / "own_photos.json", json.dumps(payload, indent=1) + "\n")
     print("\n".join(lines))
 
 

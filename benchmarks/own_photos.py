@@ -123,10 +123,16 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="40 per condition: a smoke run")
     parser.add_argument("--conditions", nargs="*", default=list(CONDITIONS))
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--contact-sheet", metavar="PNG", help="only draw one example per condition"
+    )
     args = parser.parse_args()
     per = 40 if args.quick else args.per_condition
     numbers = 20 if args.quick else args.numbers
     images, labels = load_mnist().split("test")
+    if args.contact_sheet:
+        contact_sheet(Path(args.contact_sheet), images, args.seed)
+        return
 
     def mnist_digit(rng):
         index = int(rng.integers(len(images)))
@@ -189,6 +195,27 @@ def read_numbers(folder, n, images, labels, args) -> dict:
         truths = render_set(folder, f"{name}:photo", n, number, args.seed)
         results[name] = score(truths, *run_cli("read", list(map(Path, truths)), args.model), "text")
     return results
+
+
+def contact_sheet(path: Path, images: np.ndarray, seed: int, cell: int = 200) -> None:
+    """One example per condition, shrunk (or, for tiny ones, enlarged by pixel) to `cell` px."""
+    from PIL import Image, ImageDraw
+
+    names = list(CONDITIONS)
+    cols = 5
+    sheet = Image.new("RGB", (cols * cell, -(-len(names) // cols) * (cell + 16)), "white")
+    draw = ImageDraw.Draw(sheet)
+    for k, name in enumerate(names):
+        rng = np.random.default_rng([seed, k])
+        digit = images[int(rng.integers(len(images)))]
+        picture = CONDITIONS[name](lambda h, d=digit, r=rng: mnist_ink(d, h, r), rng).image
+        fit = cell / max(picture.size)
+        size = (max(1, int(picture.width * fit)), max(1, int(picture.height * fit)))
+        picture = picture.resize(size, Image.NEAREST if fit > 1 else Image.LANCZOS)
+        x, y = (k % cols) * cell, (k // cols) * (cell + 16)
+        sheet.paste(picture, (x, y + 16))
+        draw.text((x + 4, y + 2), name, fill="black")
+    sheet.save(path)
 
 
 def write_results(results: dict, args, n_fonts: int) -> None:

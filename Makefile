@@ -44,3 +44,6 @@ format: setup
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache
+
+# handwriting fonts for the non-MNIST set of benchmarks/own_photos.py (as root)
+fonts: ; @bash scripts/install-fonts.sh

@@ -82,3 +82,14 @@ def test_calibrate_refuses_a_model_without_holdout(tmp_path):
     assert result.returncode == 1 and "validation hold-out" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
     assert not (tmp_path / "x.npz").exists()
+
+
+def test_evaluate_reports_calibration_and_the_unsure_split():
+    result = run_cli("evaluate", "--limit", "2000", "--json")
+    assert result.returncode == 0, result.stderr
+    c = json.loads(result.stdout)["calibration"]
+    assert c["ece_after"] <= 0.01 and c["ece_before"] > 0
+    assert 0 < c["unsure_fraction"] < 0.1
+    assert c["unsure_error_rate"] >= 10 * c["rest_error_rate"]
+    text = run_cli("evaluate", "--limit", "2000").stdout
+    assert "calibration error (ECE)" in text and "unsure below 96.50%" in text

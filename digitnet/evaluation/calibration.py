@@ -125,3 +125,27 @@ def choose_min_confidence(
         if caught > caught_best and marked_error >= ratio * rest_error:
             best, caught_best = (float(confidence[k]) if k < n else 1.0), caught
     return best
+
+
+def unsure_report(
+    probabilities: np.ndarray, labels: np.ndarray, temperature: float, min_confidence: float
+) -> dict:
+    """ECE before/after temperature and the unsure split, from calibrated (n, classes) probs.
+
+    The uncalibrated probabilities are recovered as softmax(T * log p), since log p equals
+    logits / T up to a per-row constant.
+    """
+    probabilities = np.asarray(probabilities, np.float64)
+    log_p = np.log(np.maximum(probabilities, np.finfo(np.float64).tiny))
+    raw = softmax(log_p, 1.0 / temperature)
+    unsure = probabilities.max(axis=1) < min_confidence
+    wrong = probabilities.argmax(axis=1) != labels
+    return {
+        "temperature": float(temperature),
+        "min_confidence": float(min_confidence),
+        "ece_before": expected_calibration_error(raw, labels),
+        "ece_after": expected_calibration_error(probabilities, labels),
+        "unsure_fraction": float(unsure.mean()),
+        "unsure_error_rate": float(wrong[unsure].mean()) if unsure.any() else 0.0,
+        "rest_error_rate": float(wrong[~unsure].mean()) if (~unsure).any() else 0.0,
+    }

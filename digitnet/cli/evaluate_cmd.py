@@ -77,7 +77,7 @@ def format_report(report: dict, heading: str) -> str:
     lines = [
         heading,
         f"accuracy {100 * report['accuracy']:.2f}%  mean cost {report['loss']:.4f}",
-        _calibration_line(report["calibration"]),
+        *([_calibration_line(report["calibration"])] if "calibration" in report else []),
         "",
         f"{'digit':>5}  {'precision':>9}  {'recall':>7}  {'f1':>7}  {'support':>7}",
     ]

@@ -67,6 +67,7 @@ def save_model(
         "format_version": FORMAT_VERSION,
         "digitnet_version": __version__,
         "architecture": model.spec(),
+        "calibration": _calibration_of(model),
     }
     arrays: dict[str, np.ndarray] = {"meta": np.array(json.dumps(header))}
     arrays.update({f"param/{k}": v for k, v in model.get_weights().items()})
@@ -155,9 +156,34 @@ def load_model(
         model.set_buffers(buffers)
     except ModelFileError as err:
         raise ModelFileError(f"{path}: {err}") from None
+    model.temperature, model.min_confidence = _read_calibration(meta, path)
     optim = {k.removeprefix("optim/"): v for k, v in arrays.items() if k.startswith("optim/")}
     extra = {k.removeprefix("extra/"): v for k, v in arrays.items() if k.startswith("extra/")}
     return ModelFile(model, meta, optim, extra)
+
+
+def _calibration_of(model: Sequential) -> dict:
+    """The header's calibration entry; ModelFileError for a value that could not load back."""
+    temperature, cut = float(model.temperature), float(model.min_confidence)
+    if not (np.isfinite(temperature) and temperature > 0 and 0.0 <= cut <= 1.0):
+        raise ModelFileError(
+            f"calibration needs a finite temperature > 0 and min_confidence in [0, 1], "
+            f"got {temperature} and {cut}"
+        )
+    return {"temperature": temperature, "min_confidence": cut}
+
+
+def _read_calibration(meta: dict, path: Path) -> tuple[float, float]:
+    """(temperature, min_confidence); files written before calibration existed get (1, 0)."""
+    entry = meta.get("calibration", {})
+    try:
+        temperature = float(entry.get("temperature", 1.0))
+        cut = float(entry.get("min_confidence", 0.0))
+    except (AttributeError, TypeError, ValueError):
+        raise ModelFileError(f"{path}: the header's calibration is unreadable") from None
+    if not (np.isfinite(temperature) and temperature > 0 and 0.0 <= cut <= 1.0):
+        raise ModelFileError(f"{path}: calibration temperature {temperature} or cut {cut} invalid")
+    return temperature, cut
 
 
 def _read_arrays(path: Path) -> tuple[dict[str, np.ndarray], dict]:

@@ -87,7 +87,7 @@ def evaluate(model: Sequential, x: np.ndarray, labels: np.ndarray) -> dict:
     """accuracy, loss, n, confusion (rows = true digit), per-class precision/recall/F1, and
     the predictions and probabilities themselves (arrays, for plots)."""
     outputs = model.outputs(x)
-    probabilities = model.loss.probabilities(outputs)
+    probabilities = model.calibrated_probabilities(outputs)
     predicted = probabilities.argmax(axis=1)
     report = classification_report(labels, predicted)
     report["loss"] = model.loss.value(outputs, one_hot(labels, dtype=outputs.dtype.type))

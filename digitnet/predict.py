@@ -138,8 +138,10 @@ def predict_image28(model: Sequential, image28: np.ndarray, *, source: str = "ar
     learning layer sees it (sheared upright when the model starts with Deskew)."""
     seen = model.preprocess(_network_inputs(model, image28))  # deskewed once, if at all
     outputs = model.forward(seen, start=model.fixed_prefix)
-    probabilities = model.loss.probabilities(outputs)[0]
-    return Prediction(source, int(probabilities.argmax()), probabilities, seen.reshape(28, 28))
+    probabilities = model.calibrated_probabilities(outputs)[0]
+    unsure = bool(probabilities.max() < model.min_confidence)
+    digit = int(probabilities.argmax())
+    return Prediction(source, digit, probabilities, seen.reshape(28, 28), unsure)
 
 
 def predict_grey(

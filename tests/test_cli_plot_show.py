@@ -125,7 +125,8 @@ def test_plot_of_the_bundled_model_notes_the_skipped_cost_curve(tmp_path, mnist)
     assert "`digitnet train" in notes[0]
     written = sorted(p.name for p in out_dir.iterdir())
     assert written == [
-        f"default.{kind}.png" for kind in ("confusion", "mistakes", "predictions", "weights")
+        f"default.{kind}.png"
+        for kind in ("confusion", "mistakes", "predictions", "reliability", "weights")
     ]
 
 

@@ -309,3 +309,24 @@ def test_log_tick_labels_survive_any_value_matplotlib_asks_about():
     assert plain_number(0.7, 0) == ""
     for edge in (0.0, -1.0, 1e-320, float("inf"), float("nan")):
         assert plain_number(edge, 0) == ""
+
+
+def test_reliability_diagram_bars_follow_the_data(tmp_path):
+    """Three bins: two right at 0.95, one wrong and one right at 0.65; the bars' heights are
+    the bins' accuracies (1.0 and 0.5), read back from the drawn axes."""
+    from matplotlib.figure import Figure
+
+    from digitnet.plots import calibration
+
+    drawn: list[Figure] = []
+    original = calibration.save
+    calibration.save = lambda figure, path: (drawn.append(figure), original(figure, path))[1]
+    try:
+        probs = np.array([[0.95, 0.05], [0.95, 0.05], [0.65, 0.35], [0.65, 0.35]])
+        labels = np.array([0, 0, 1, 0])
+        path = calibration.plot_reliability(probs, probs, labels, tmp_path / "r.png")
+    finally:
+        calibration.save = original
+    assert path.stat().st_size > 1000
+    heights = sorted(round(p.get_height(), 3) for p in drawn[0].axes[0].patches[:2])
+    assert heights == [0.5, 1.0]

@@ -12,6 +12,7 @@ from digitnet.cli.models import load_model_or_default
 from digitnet.cli.options import add_data_options, dataset_from_args, positive_int
 from digitnet.cli.run_control import check_output_path
 from digitnet.data.preprocess import take_first, to_inputs
+from digitnet.evaluation.calibration import unsure_report
 from digitnet.formats import figure_format
 from digitnet.pipeline import evaluate
 
@@ -53,7 +54,10 @@ def run(args: argparse.Namespace) -> int:
     images, labels = take_first(images, labels, args.limit)
     report = evaluate(model, to_inputs(images, layout=layout_of(model)), labels)
     report.pop("predicted")
-    report.pop("probabilities")
+    probabilities = report.pop("probabilities")
+    report["calibration"] = unsure_report(
+        probabilities, labels, model.temperature, model.min_confidence
+    )
     if args.plot:
         from digitnet.plots import plot_confusion
 
@@ -73,6 +77,7 @@ def format_report(report: dict, heading: str) -> str:
     lines = [
         heading,
         f"accuracy {100 * report['accuracy']:.2f}%  mean cost {report['loss']:.4f}",
+        *([_calibration_line(report["calibration"])] if "calibration" in report else []),
         "",
         f"{'digit':>5}  {'precision':>9}  {'recall':>7}  {'f1':>7}  {'support':>7}",
     ]
@@ -86,6 +91,15 @@ def format_report(report: dict, heading: str) -> str:
     for digit, row in enumerate(report["confusion"]):
         lines.append(f"{digit:>6}" + "".join(f"{count:>6}" for count in row))
     return "\n".join(lines)
+
+
+def _calibration_line(c: dict) -> str:
+    return (
+        f"calibration error (ECE) {_percent(c['ece_before'])} before, {_percent(c['ece_after'])}"
+        f" after temperature {c['temperature']:.3f}; unsure below {_percent(c['min_confidence'])}:"
+        f" {_percent(c['unsure_fraction'])} of digits, error rate"
+        f" {_percent(c['unsure_error_rate'])} vs {_percent(c['rest_error_rate'])} for the rest"
+    )
 
 
 def _percent(fraction: float) -> str:

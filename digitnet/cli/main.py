@@ -13,6 +13,7 @@ from collections.abc import Sequence
 
 from digitnet import __version__
 from digitnet.cli import (
+    calibrate_cmd,
     data_cmd,
     evaluate_cmd,
     plot_cmd,
@@ -31,6 +32,7 @@ COMMANDS = [
     presets_cmd,
     train_cmd,
     evaluate_cmd,
+    calibrate_cmd,
     predict_cmd,
     read_cmd,
     show_cmd,

@@ -17,7 +17,7 @@ from digitnet.errors import DataError
 from digitnet.history_file import read_history
 from digitnet.pipeline import evaluate
 
-KINDS = ("history", "predictions", "mistakes", "confusion", "weights")
+KINDS = ("history", "predictions", "mistakes", "confusion", "weights", "reliability")
 MAX_COUNT = 100  # 13 rows of 8: a figure ~2000 pixels tall; more is slow and too big to view
 
 
@@ -73,7 +73,7 @@ def run(args: argparse.Namespace) -> int:
         if history_path is not None:
             history = read_history(history_path)
             written.append(plots.plot_history(history, out_dir / f"{stem}.cost.png", title=stem))
-    if any(kind in kinds for kind in ("predictions", "mistakes", "confusion")):
+    if any(kind in kinds for kind in ("predictions", "mistakes", "confusion", "reliability")):
         images, labels = dataset_from_args(args).split("test")
         report = evaluate(model, to_inputs(images, layout=layout_of(model)), labels)
         digits = images.astype(np.float32) / 255.0
@@ -105,6 +105,8 @@ def run(args: argparse.Namespace) -> int:
                     np.array(report["confusion"]), out_dir / f"{stem}.confusion.png", title=stem
                 )
             )
+        if "reliability" in kinds:
+            written.append(_reliability(model, report, labels, out_dir / f"{stem}.reliability.png"))
     if "weights" in kinds:
         first = next((layer for layer in model.layers if "W" in layer.params), None)
         if first is not None:
@@ -116,6 +118,18 @@ def run(args: argparse.Namespace) -> int:
     for path in written:
         print(f"wrote {path}")
     return 0
+
+
+def _reliability(model, report: dict, labels: np.ndarray, path: Path) -> Path:
+    """The reliability diagram of the test set before and after the model's temperature."""
+    from digitnet.evaluation.calibration import softmax
+    from digitnet.plots.calibration import plot_reliability
+
+    after = np.asarray(report["probabilities"], np.float64)
+    log_p = np.log(np.maximum(after, np.finfo(np.float64).tiny))
+    before = softmax(log_p, 1.0 / model.temperature)  # log p is logits / T up to a row constant
+    title = f"{path.stem.removesuffix('.reliability')}: temperature {model.temperature:.3f}"
+    return plot_reliability(before, after, labels, path, title=title)
 
 
 def prediction_count(text: str) -> int:

@@ -48,6 +48,13 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         help="write the 28x28 image the network saw for each file into DIR (created if "
         "missing) as NAME.28x28.png",
     )
+    parser.add_argument(
+        "--min-confidence",
+        type=float,
+        metavar="X",
+        help="mark a prediction unsure below this top probability (0 to 1; default: the "
+        "model file's, chosen on its validation hold-out by `digitnet calibrate`; 0 disables)",
+    )
     parser.add_argument("--test-csv", metavar="FILE", help="predict every row of a Kaggle test.csv")
     parser.add_argument(
         "--submission",
@@ -72,6 +79,10 @@ def run(args: argparse.Namespace) -> int:
         raise ConfigError("no image files given (usage: digitnet predict [MODEL] IMAGE ...)")
     save_dir = output_folder(args.save_input, "--save-input") if args.save_input else None
     model = load_model_or_default(model_path)
+    if args.min_confidence is not None:
+        if not 0.0 <= args.min_confidence <= 1.0:
+            raise ConfigError(f"--min-confidence must be in [0, 1], got {args.min_confidence}")
+        model.min_confidence = args.min_confidence
     failures = 0
     saved_names: set[str] = set()
     for outcome in predict_files(model, inputs):
@@ -89,7 +100,8 @@ def run(args: argparse.Namespace) -> int:
             print(json.dumps(outcome.to_dict()), flush=True)
         else:
             confidence = 100 * outcome.probabilities[outcome.digit]
-            print(f"{outcome.source}: {outcome.digit} ({confidence:.1f}%)", flush=True)
+            unsure = ", unsure" if outcome.unsure else ""
+            print(f"{outcome.source}: {outcome.digit} ({confidence:.1f}%{unsure})", flush=True)
     if failures and len(inputs) > 1:
         print(f"digitnet: {failures} of {len(inputs)} images could not be read", file=sys.stderr)
     return 1 if failures else 0

@@ -29,6 +29,11 @@ class Sequential:
     def __init__(self, layers: list[Layer], loss: Loss) -> None:
         self.layers = list(layers)
         self.loss = loss
+        # Calibration (digitnet/evaluation/calibration.py): probabilities are
+        # softmax(outputs / temperature) at inference, and a top probability below
+        # min_confidence is "unsure". Training never reads them: argmax is unchanged.
+        self.temperature = 1.0
+        self.min_confidence = 0.0
         if not self.layers:
             raise ConfigError("a network needs at least one layer")
         strangers = [layer for layer in self.layers if not isinstance(layer, Layer)]
@@ -161,7 +166,13 @@ class Sequential:
 
     def predict_proba(self, x: np.ndarray, *, batch_size: int | None = None) -> np.ndarray:
         """(n, classes) class probabilities at inference (no dropout), in chunks of batch_size."""
-        return self.loss.probabilities(self.outputs(x, batch_size=batch_size))
+        return self.calibrated_probabilities(self.outputs(x, batch_size=batch_size))
+
+    def calibrated_probabilities(self, outputs: np.ndarray) -> np.ndarray:
+        """(n, classes) probabilities from (n, classes) outputs, divided by the temperature."""
+        if self.temperature == 1.0:
+            return self.loss.probabilities(outputs)
+        return self.loss.probabilities(outputs / np.asarray(self.temperature, outputs.dtype))
 
     def predict(self, x: np.ndarray, *, batch_size: int | None = None) -> np.ndarray:
         """(n,) int64 predicted classes."""

@@ -1,0 +1,1 @@
+"""Evaluating a model beyond accuracy: how far its confidence can be trusted."""

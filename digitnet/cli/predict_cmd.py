@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from digitnet.atomic import write_text_atomically
-from digitnet.cli.models import load_model_or_default
+from digitnet.cli.models import load_model_or_default, model_and_images
 from digitnet.cli.run_control import check_output_path, output_folder
 from digitnet.data.kaggle_csv import read_kaggle_csv
 from digitnet.errors import ConfigError, ImageError, OutputError
@@ -65,10 +65,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    inputs = list(args.inputs)
-    model_path = args.model
-    if model_path is None and inputs and inputs[0].lower().endswith(".npz"):
-        model_path = inputs.pop(0)
+    model_path, inputs = model_and_images(args.model, args.inputs)
     if args.test_csv:
         if inputs:
             raise ConfigError("give either image files or --test-csv, not both")

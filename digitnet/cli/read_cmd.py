@@ -8,7 +8,7 @@ import os
 import sys
 from pathlib import Path
 
-from digitnet.cli.models import load_model_or_default
+from digitnet.cli.models import load_model_or_default, model_and_images
 from digitnet.cli.run_control import check_output_path, output_folder
 from digitnet.errors import ConfigError, ImageError, OutputError
 from digitnet.formats import figure_format, percent
@@ -55,10 +55,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    inputs = list(args.inputs)
-    model_path = args.model
-    if model_path is None and inputs and inputs[0].lower().endswith(".npz"):
-        model_path = inputs.pop(0)
+    model_path, inputs = model_and_images(args.model, args.inputs)
     if not inputs:
         raise ConfigError("no image files given (usage: digitnet read [MODEL] IMAGE ...)")
     out_file, out_dir = _out_target(args.out, inputs, model_path)

@@ -106,7 +106,9 @@ def render(cond, digit, rng):
     ink = BLACK
     if cond == "table_strip":
         side = rng.integers(4)
-        width = int(S * rng.uniform(0.1, 0.2))
+        rows, cols = np.flatnonzero(a.max(1) > 0), np.flatnonzero(a.max(0) > 0)
+        room = [cols[0], S - 1 - cols[-1], rows[0], S - 1 - rows[-1]][side]  # paper beside ink
+        width = min(int(S * rng.uniform(0.1, 0.2)), room - 4)  # the ink lies on the paper
         mask = np.zeros((S, S), bool)
         region = [
             (slice(None), slice(0, width)),

@@ -18,7 +18,7 @@ if TYPE_CHECKING:  # mnist_frame calls this module: no import at run time
     from digitnet.images.mnist_frame import InkMap
 
 LONG_CONTACT = 0.4  # a part touching the edge over this share of the shorter side is clutter
-MIN_KEPT_SHARE = 0.02  # what remains must hold this share of the ink's area to be the digit
+MIN_KEPT_SHARE = 0.02  # parts away from the edge must hold this share of the ink's area
 
 
 def remove_clutter(ink: InkMap) -> InkMap:
@@ -40,8 +40,9 @@ def clutter_free(mask: np.ndarray) -> np.ndarray:
          for c in components]
     )  # fmt: skip
     areas = np.array([c.area for c in components])
-    if not is_clutter.any() or areas[~is_clutter].sum() < MIN_KEPT_SHARE * areas.sum():
-        return mask
+    inside = np.array([not c.touches_border for c in components])
+    if not is_clutter.any() or areas[inside].sum() < MIN_KEPT_SHARE * areas.sum():
+        return mask  # every stroke at the edge: a tight crop, kept whole
     return np.concatenate([[False], ~is_clutter])[labels]  # label 0 is the paper
 
 

@@ -5,7 +5,13 @@ from __future__ import annotations
 
 import numpy as np
 
+from digitnet.images.components import label_components
 from digitnet.images.pixels import box_mean3, otsu_threshold, robust_std
+
+AMBIGUOUS_SHARE = (0.35, 0.65)  # dark pixels' share where the paper level cannot tell
+BORDER_MAJORITY = 0.6  # the border's share a class must hold to tell the paper
+MIN_CONTACT = 0.02  # the border's share ink cropped to its box holds where strokes touch it
+SPAN_MARGIN = 0.1  # of each side: ink cropped to its box reaches this close to every edge
 
 
 def paper_level(grey: np.ndarray) -> float:
@@ -16,14 +22,46 @@ def paper_level(grey: np.ndarray) -> float:
 
 
 def is_dark_ink(grey: np.ndarray) -> bool:
-    """Whether the ink is darker than the paper: the darkest and brightest 3x3 means' distance
-    from the paper level decides."""
-    background = paper_level(grey)
+    """Whether the ink is darker than the paper.
+
+    Mostly the darkest and brightest 3x3 means' distance from the paper level decides. Where
+    ink covers about half the picture (a bold digit cropped to its strokes) the paper level is
+    no guide: there a class that reaches all four sides and holds a little of the border (where
+    its strokes touch it) while the paper holds most of it is ink cropped to its own box.
+    """
     smooth = box_mean3(grey)
     if min(grey.shape) > 2:
         smooth = smooth[1:-1, 1:-1]  # the zero padding darkens the outermost ring
+    dark = smooth < otsu_threshold(smooth)
+    if AMBIGUOUS_SHARE[0] <= dark.mean() <= AMBIGUOUS_SHARE[1]:
+        ring_dark = _ring(dark).mean()
+        inner_ring_share = min(ring_dark, 1 - ring_dark)  # the border's lesser class
+        if MIN_CONTACT <= inner_ring_share <= 1 - BORDER_MAJORITY:
+            inner_is_dark = bool(ring_dark < 0.5)
+            if _spans_the_picture(dark if inner_is_dark else ~dark):
+                return inner_is_dark  # ink cropped to its own box, touching the edges
+    background = paper_level(grey)
     darkest, brightest = np.percentile(smooth, [0.5, 99.5])
     return bool(background - darkest >= brightest - background)
+
+
+def _ring(mask: np.ndarray) -> np.ndarray:
+    """The outermost pixels of a mask (H, W), as one flat array."""
+    return np.concatenate([mask[0], mask[-1], mask[1:-1, 0], mask[1:-1, -1]])
+
+
+def _spans_the_picture(mask: np.ndarray) -> bool:
+    """Whether one sizeable component of mask reaches to within SPAN_MARGIN of all four sides
+    (a digit's faint outer edge may fall on the paper's side of the split)."""
+    height, width = mask.shape
+    x_margin, y_margin = SPAN_MARGIN * width, SPAN_MARGIN * height
+    _, components = label_components(mask)
+    return any(
+        c.area >= 0.01 * mask.size
+        and max(c.box[0], width - c.box[2]) <= x_margin
+        and max(c.box[1], height - c.box[3]) <= y_margin
+        for c in components
+    )
 
 
 def estimate_background(grey: np.ndarray, sign: float) -> np.ndarray:

@@ -5,10 +5,12 @@ from __future__ import annotations
 from collections import deque
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from digitnet.images.components import label_components
+from digitnet.images.components import label_components, run_lengths
+from digitnet.images.pixels import box_mean
 
 
 def flood_fill_labels(mask: np.ndarray) -> np.ndarray:
@@ -77,3 +79,24 @@ def test_a_large_spiral_is_one_component_and_fast_enough():
         mask[k : k + 9, 512] = True
     labels, components = label_components(mask)
     assert len(components) == 1 and components[0].area == int(mask.sum())
+
+
+def test_run_lengths_give_each_pixel_its_row_run():
+    mask = np.random.default_rng(3).random((30, 40)) < 0.6
+    lengths = run_lengths(mask)
+    for y, x in zip(*np.nonzero(mask)):
+        left, right = x, x
+        while left > 0 and mask[y, left - 1]:
+            left -= 1
+        while right < 39 and mask[y, right + 1]:
+            right += 1
+        assert lengths[y, x] == right - left + 1
+    assert (lengths[~mask] == 0).all()
+
+
+@pytest.mark.parametrize("side", [1, 3, 7])
+def test_box_mean_is_the_mean_of_each_zero_padded_neighbourhood(side):
+    values = np.random.default_rng(side).random((9, 12))
+    padded = np.pad(values, side // 2)
+    expected = [[padded[y : y + side, x : x + side].mean() for x in range(12)] for y in range(9)]
+    np.testing.assert_allclose(box_mean(values, side), expected)

@@ -71,3 +71,43 @@ def test_every_mnist_test_image_passes_the_28x28_api_and_paper_is_refused(net, m
     assert net.predict(mnist.test_images).shape == (10000,)
     with pytest.raises(ImageError, match="look dark on light.*invert them"):
         net.predict(255 - mnist.test_images[:3])
+
+
+def on_patterned_paper(photo: np.ndarray, pattern: str) -> np.ndarray:
+    """photo (dark ink on white) printed on ruled, squared or dotted paper: pale blue-grey
+    lines or dots every 28 pixels (14 for squares and dots), the digit's ink on top."""
+    paper = np.full(photo.shape, 235.0)
+    if pattern == "ruled":
+        paper[5::28] = paper[6::28] = 110
+        paper[:, 30:32] = 110  # the margin line
+    elif pattern == "squared":
+        paper[3::14] = 110
+        paper[:, 3::14] = 110
+    else:
+        for dy in (0, 1):
+            for dx in (0, 1):
+                paper[3 + dy :: 14, 3 + dx :: 14] = 90
+    return np.minimum(paper, photo).astype(np.uint8)
+
+
+@pytest.mark.parametrize("pattern", ["ruled", "squared", "dotted"])
+def test_printed_lines_and_dots_are_not_taken_for_ink(net, mnist, pattern):
+    digits, labels = mnist.test_images[:40], mnist.test_labels[:40]
+    photos = [on_patterned_paper(photo_of(d, tight=False), pattern) for d in digits]
+    read = np.array([p.digit for p in net.predict_images(photos)])
+    assert np.mean(read == labels) >= 0.975
+    found = digitnet.images.find_ink(photos[0] / 255).mask
+    clean = digitnet.images.find_ink(photo_of(digits[0], tight=False) / 255).mask
+    assert np.abs(np.subtract(ink_box(found), ink_box(clean))).max() <= 2  # the digit's own box
+
+
+def ink_box(mask: np.ndarray) -> tuple[int, int, int, int]:
+    rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
+    return cols[0], rows[0], cols[-1], rows[-1]
+
+
+def test_a_single_thin_stroke_across_the_picture_is_kept():
+    one = np.full((200, 120), 235, np.uint8)
+    one[:, 55:61] = 20  # a thin "1" from edge to edge, as cropped tightly
+    ink = digitnet.images.find_ink(one / 255)
+    assert ink.mask[:, 55:61].all()

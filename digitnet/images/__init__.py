@@ -5,6 +5,7 @@ paper.py        which way the ink goes, and the paper's level under it
 pixels.py       resizing, local means, noise levels, thresholds
 components.py   connected parts of an ink mask, with their boxes
 clutter.py      table, shadows and fingers along the edge told apart from the strokes
+lines.py        ruled and squared lines and printed dots told apart from the strokes
 mnist_frame.py  a greyscale picture -> one MNIST-like 28x28 digit
 output.py       a 28x28 written as a PNG or drawn as text
 """

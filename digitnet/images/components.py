@@ -50,6 +50,15 @@ def label_components(mask: np.ndarray) -> tuple[np.ndarray, list[Component]]:
     return labels, _describe(rows, starts, ends, run_labels, height, width)
 
 
+def run_lengths(mask: np.ndarray) -> np.ndarray:
+    """(H, W) int: for each True pixel, the length of the horizontal run it lies in; 0 elsewhere."""
+    mask = np.asarray(mask, dtype=bool)
+    _, starts, ends = _runs(mask)
+    lengths = np.zeros(mask.shape, np.int32)
+    lengths[mask] = np.repeat(ends - starts, ends - starts)  # runs and pixels both row-major
+    return lengths
+
+
 def _runs(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Every horizontal run of True pixels: its row, first column and end column (exclusive),
     in raster order."""

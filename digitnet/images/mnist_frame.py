@@ -14,6 +14,7 @@ import numpy as np
 from digitnet.errors import ImageError
 from digitnet.images.clutter import clutter_free
 from digitnet.images.decode import MIN_CONTRAST, WORK_SIDE, read_image
+from digitnet.images.lines import remove_paper_pattern
 from digitnet.images.paper import estimate_background, is_dark_ink
 from digitnet.images.pixels import (
     box_mean3,
@@ -61,7 +62,7 @@ def find_ink(grey: np.ndarray, *, ink: str = "auto") -> InkMap:
     if contrast < MIN_CONTRAST:
         raise ImageError("no ink found: the image is blank")
     threshold = max(otsu_threshold(residual), 5 * pixel_noise(grey), 0.25 * contrast)
-    mask = clutter_free(remove_specks(residual > threshold))
+    mask = remove_paper_pattern(clutter_free(remove_specks(residual > threshold)))
     if not mask.any():  # contrast, but only in specks: noise, grain, dust
         raise ImageError("no ink found: nothing but specks stands out from the paper")
     return _scaled_ink(residual, mask)

@@ -74,6 +74,22 @@ def box_mean3(values: np.ndarray) -> np.ndarray:
     return total / 9
 
 
+def box_mean(values: np.ndarray, side: int) -> np.ndarray:
+    """The mean of each pixel's side x side neighbourhood (side odd; the image's outside
+    counts as 0), by an integral image, so the cost does not grow with side."""
+    half = side // 2
+    padded = np.pad(values.astype(np.float64), ((half + 1, half), (half + 1, half)))
+    integral = padded.cumsum(axis=0).cumsum(axis=1)
+    height, width = values.shape
+    total = (
+        integral[side : side + height, side : side + width]
+        - integral[:height, side : side + width]
+        - integral[side : side + height, :width]
+        + integral[:height, :width]
+    )
+    return total / (side * side)
+
+
 def remove_specks(mask: np.ndarray) -> np.ndarray:
     """Drop ink pixels with fewer than 2 ink neighbours (isolated noise, not strokes)."""
     return mask & (box_mean3(mask) * 9 >= 3 - 1e-9)

@@ -15,10 +15,10 @@ import numpy as np
 
 from digitnet.errors import ImageError
 from digitnet.images.components import label_components
+from digitnet.images.lines import SPECK_AREA
 from digitnet.images.mnist_frame import InkMap, find_ink, frame_digit
 
 MAX_DIGITS = 40  # more marks than this is a page of text or a texture, not a number
-SPECK_AREA = 0.02  # of the largest component's area: grain, dust, a stray dot
 SMALL_HEIGHT = 0.4  # of the line's height: a piece (flag, dot, dash) rather than a digit
 JOIN_OVERLAP = 0.5  # of the narrower part's width shared in x: strokes of one digit
 JOIN_GAP = 0.15  # of the line's height: a small piece this close belongs to its neighbour

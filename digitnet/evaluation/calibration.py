@@ -149,3 +149,30 @@ def unsure_report(
         "unsure_error_rate": float(wrong[unsure].mean()) if unsure.any() else 0.0,
         "rest_error_rate": float(wrong[~unsure].mean()) if (~unsure).any() else 0.0,
     }
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """What calibrating found: T, the unsure cut and the validation ECE before/after."""
+
+    temperature: float
+    min_confidence: float
+    val_ece_before: float
+    val_ece_after: float
+    n_val: int
+
+
+def calibrate_on(model, x_val: np.ndarray, labels_val: np.ndarray) -> Calibration:
+    """Fit T and the unsure cut on (x_val, labels_val) and store both in the model."""
+    logits = np.asarray(model.outputs(x_val), np.float64)
+    temperature = fit_temperature(logits, labels_val)
+    calibrated = softmax(logits, temperature)
+    model.temperature = temperature
+    model.min_confidence = choose_min_confidence(calibrated, labels_val)
+    return Calibration(
+        temperature,
+        model.min_confidence,
+        expected_calibration_error(softmax(logits), labels_val),
+        expected_calibration_error(calibrated, labels_val),
+        len(labels_val),
+    )

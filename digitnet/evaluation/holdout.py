@@ -3,33 +3,14 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 from pathlib import Path
-
-import numpy as np
 
 from digitnet.config import ModelConfig, TrainConfig, from_dict
 from digitnet.data.datasets import load_mnist
 from digitnet.errors import DigitnetError, ModelFileError
-from digitnet.evaluation.calibration import (
-    choose_min_confidence,
-    expected_calibration_error,
-    fit_temperature,
-    softmax,
-)
+from digitnet.evaluation.calibration import Calibration, calibrate_on
 from digitnet.io import ModelFile, load_model, save_model
 from digitnet.pipeline import PreparedData, prepare_data, random_streams
-
-
-@dataclass(frozen=True)
-class Calibration:
-    """What calibrating found: T, the unsure cut and the validation ECE before/after."""
-
-    temperature: float
-    min_confidence: float
-    val_ece_before: float
-    val_ece_after: float
-    n_val: int
 
 
 def holdout_of(model_file: ModelFile, path: Path) -> PreparedData:
@@ -45,22 +26,6 @@ def holdout_of(model_file: ModelFile, path: Path) -> PreparedData:
     model_config = from_dict(ModelConfig, meta["model_config"])
     split = random_streams(train_config.seed)["split"]
     return prepare_data(load_mnist(), model_config, train_config, split)
-
-
-def calibrate_on(model, x_val: np.ndarray, labels_val: np.ndarray) -> Calibration:
-    """Fit T and the unsure cut on (x_val, labels_val) and store both in the model."""
-    logits = np.asarray(model.outputs(x_val), np.float64)
-    temperature = fit_temperature(logits, labels_val)
-    calibrated = softmax(logits, temperature)
-    model.temperature = temperature
-    model.min_confidence = choose_min_confidence(calibrated, labels_val)
-    return Calibration(
-        temperature,
-        model.min_confidence,
-        expected_calibration_error(softmax(logits), labels_val),
-        expected_calibration_error(calibrated, labels_val),
-        len(labels_val),
-    )
 
 
 def calibrate_file(

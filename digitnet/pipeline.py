@@ -19,6 +19,7 @@ from digitnet.config import ModelConfig, TrainConfig, to_dict
 from digitnet.data.datasets import Dataset
 from digitnet.data.preprocess import one_hot, split_validation, take_first, to_inputs
 from digitnet.errors import DataError
+from digitnet.evaluation.calibration import calibrate_on
 from digitnet.metrics import classification_report
 from digitnet.nn.model import Sequential
 from digitnet.trainer import Trainer, TrainEvent, TrainResult, TrainState
@@ -117,7 +118,8 @@ def fit(
     on_event: Callable[[TrainEvent], None] | None = None,
     should_stop: Callable[[], bool] | None = None,
 ) -> FitResult:
-    """Build (or continue) a network and train it; evaluates on train and test at the end."""
+    """Build (or continue) a network and train it; at the end, evaluate on train and test and
+    calibrate (temperature scaling, unsure cut) on the validation hold-out when there is one."""
     streams = random_streams(train_config.seed)
     if rng_states:
         for name, generator in streams.items():
@@ -144,6 +146,14 @@ def fit(
     results = {"stop_reason": result.stop_reason, "train_seconds": round(seconds, 3)}
     if result.stop_reason != "interrupted":
         results.update(summarise(model, data))
+        if len(data.x_val):  # temperature and unsure cut from the hold-out, kept in the file
+            calibration = calibrate_on(model, data.x_val, data.labels_val)
+            results["calibration"] = {
+                "temperature": round(calibration.temperature, 6),
+                "min_confidence": round(calibration.min_confidence, 6),
+                "val_ece_before": round(calibration.val_ece_before, 6),
+                "val_ece_after": round(calibration.val_ece_after, 6),
+            }
     return FitResult(model, trainer, result, results, seconds)
 
 

@@ -93,3 +93,21 @@ def test_evaluate_reports_calibration_and_the_unsure_split():
     assert c["unsure_error_rate"] >= 10 * c["rest_error_rate"]
     text = run_cli("evaluate", "--limit", "2000").stdout
     assert "calibration error (ECE)" in text and "unsure below 96.50%" in text
+
+
+def test_training_calibrates_on_its_validation_hold_out(tmp_path):
+    out = tmp_path / "m.npz"
+    text = run_cli(
+        "train", "--preset", "mlp", "--epochs", "1", "--train-limit", "8000", "--out", str(out)
+    )
+    assert text.returncode == 0, text.stderr
+    assert "calibrated on the validation images: temperature" in text.stdout
+    trained = load_model(out)
+    calibration = trained.meta["results"]["calibration"]
+    assert trained.model.temperature == pytest.approx(calibration["temperature"], rel=1e-5)
+    assert trained.model.temperature != 1.0
+    assert trained.model.min_confidence == pytest.approx(calibration["min_confidence"], abs=1e-6)
+    uncalibrated = tmp_path / "raw.npz"
+    args = ["train", "--preset", "mlp", "--epochs", "1", "--train-limit", "3000"]
+    assert run_cli(*args, "--validation", "0", "--out", str(uncalibrated)).returncode == 0
+    assert load_model(uncalibrated).model.temperature == 1.0

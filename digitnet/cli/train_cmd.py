@@ -332,5 +332,12 @@ def _print_results(results: dict, written: list[Path], stop_reason: str, as_json
                 f"{split} accuracy {100 * results[f'{split}_accuracy']:.2f}%  "
                 f"cost {results[f'{split}_loss']:.4f}  ({results[f'n_{split}']} images)"
             )
+    if "calibration" in results:
+        c = results["calibration"]
+        print(
+            f"calibrated on the validation images: temperature {c['temperature']:.3f}, "
+            f"unsure below {c['min_confidence']:.1%} confidence, calibration error "
+            f"{c['val_ece_before']:.2%} -> {c['val_ece_after']:.2%}"
+        )
     print(f"training time {results['train_seconds']:.1f}s")
     print("wrote " + ", ".join(str(p) for p in written))

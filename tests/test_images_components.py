@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from digitnet.images.components import label_components, run_lengths
-from digitnet.images.pixels import box_mean
+from digitnet.images.pixels import box_mean, running_max
 
 
 def flood_fill_labels(mask: np.ndarray) -> np.ndarray:
@@ -100,3 +100,11 @@ def test_box_mean_is_the_mean_of_each_zero_padded_neighbourhood(side):
     padded = np.pad(values, side // 2)
     expected = [[padded[y : y + side, x : x + side].mean() for x in range(12)] for y in range(9)]
     np.testing.assert_allclose(box_mean(values, side), expected)
+
+
+@pytest.mark.parametrize("side", [1, 3, 5, 11])
+def test_running_max_is_the_max_of_each_neighbourhood_inside_the_picture(side):
+    values = np.random.default_rng(side).random((13, 17))
+    padded = np.pad(values, side // 2, constant_values=-np.inf)
+    expected = [[padded[y : y + side, x : x + side].max() for x in range(17)] for y in range(13)]
+    np.testing.assert_array_equal(running_max(values, side), expected)

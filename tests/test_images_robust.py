@@ -111,3 +111,19 @@ def test_a_single_thin_stroke_across_the_picture_is_kept():
     one[:, 55:61] = 20  # a thin "1" from edge to edge, as cropped tightly
     ink = digitnet.images.find_ink(one / 255)
     assert ink.mask[:, 55:61].all()
+
+
+def in_hard_shadow(photo: np.ndarray, seed: int) -> np.ndarray:
+    """photo with a hard-edged shadow (half the light) across a corner: ink and paper alike."""
+    rng = np.random.default_rng(seed)
+    ys, xs = np.indices(photo.shape)
+    shade = ys - xs * rng.uniform(0.6, 1.6) - rng.uniform(-0.2, 0.2) * photo.shape[0] > 0
+    return np.where(shade, photo * 0.5, photo).astype(np.uint8)
+
+
+def test_a_hard_shadow_across_the_paper_is_not_taken_for_ink(net, mnist):
+    digits, labels = mnist.test_images[:40], mnist.test_labels[:40]
+    photos = [in_hard_shadow(photo_of(d, tight=False), i) for i, d in enumerate(digits)]
+    read = np.array([p.digit for p in net.predict_images(photos)])
+    assert np.mean(read == labels) >= 0.6  # (0.3 with one smooth surface for the paper)
+    assert digitnet.images.is_dark_ink(photos[0] / 255)

@@ -6,6 +6,7 @@ pixels.py       resizing, local means, noise levels, thresholds
 components.py   connected parts of an ink mask, with their boxes
 clutter.py      table, shadows and fingers along the edge told apart from the strokes
 lines.py        ruled and squared lines and printed dots told apart from the strokes
+shadow.py       hard shadows: the paper's level region by region
 mnist_frame.py  a greyscale picture -> one MNIST-like 28x28 digit
 output.py       a 28x28 written as a PNG or drawn as text
 """

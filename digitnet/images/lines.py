@@ -27,9 +27,14 @@ def remove_paper_pattern(mask: np.ndarray) -> np.ndarray:
     return mask if np.array_equal(kept, mask) else kept
 
 
-def stroke_width(across: np.ndarray, along: np.ndarray, mask: np.ndarray) -> float:
-    """A typical stroke's width: the 90th percentile of every ink pixel's shorter run (the
-    strokes' pixels outnumber a pattern's thin ones only in the upper part)."""
+def stroke_width(mask: np.ndarray) -> float:
+    """A typical stroke's width in pixels: the 90th percentile of every ink pixel's shorter
+    run, along its row or its column (a pattern's thin pixels may outnumber the strokes' in
+    the lower part); 0 for an empty mask."""
+    return _stroke_width(run_lengths(mask), run_lengths(mask.T).T, mask)
+
+
+def _stroke_width(across: np.ndarray, along: np.ndarray, mask: np.ndarray) -> float:
     return float(np.percentile(np.minimum(across, along)[mask], 90)) if mask.any() else 0.0
 
 
@@ -37,7 +42,7 @@ def _without_lines(mask: np.ndarray) -> np.ndarray:
     """The mask without thin lines running along rows or columns from the picture's edge."""
     horizontal = run_lengths(mask)  # each pixel's run along its row
     vertical = run_lengths(mask.T).T  # and along its column
-    width = stroke_width(horizontal, vertical, mask)
+    width = _stroke_width(horizontal, vertical, mask)
     if width < MIN_STROKE:
         return mask
     thin_limit = max(1.0, THIN * width)

@@ -14,8 +14,8 @@ import numpy as np
 from digitnet.errors import ImageError
 from digitnet.images.clutter import clutter_free
 from digitnet.images.decode import MIN_CONTRAST, WORK_SIDE, read_image
-from digitnet.images.lines import remove_paper_pattern
-from digitnet.images.paper import estimate_background, is_dark_ink
+from digitnet.images.lines import remove_paper_pattern, stroke_width
+from digitnet.images.paper import estimate_background, is_dark_ink, spans_the_picture
 from digitnet.images.pixels import (
     box_mean3,
     otsu_threshold,
@@ -24,8 +24,11 @@ from digitnet.images.pixels import (
     resize,
     shrink,
 )
+from digitnet.images.shadow import has_shade, shaded_background
 
 SIDE, BOX = 28, 20  # MNIST frame and the box the digit is fitted into
+STRONG_INK = 0.8  # of the ink's strength: the strokes' cores, darker than any shadow
+STRONG_KEPT = 0.9  # of those cores the shadow-levelled ink must keep
 
 
 @dataclass(frozen=True)
@@ -56,16 +59,53 @@ def find_ink(grey: np.ndarray, *, ink: str = "auto") -> InkMap:
     grey = shrink(grey, WORK_SIDE)
     is_dark = ink == "dark" or (ink == "auto" and is_dark_ink(grey))
     sign = 1.0 if is_dark else -1.0
-    signed = sign * (estimate_background(grey, sign) - grey)  # ink > 0, paper noise around 0
-    residual = np.maximum(signed, 0)
+    background = estimate_background(grey, sign)
+    residual, candidates, mask = _ink_against(grey, background, sign)
+    strokes = _strong(residual, candidates)
+    shaded = (
+        None if spans_the_picture(strokes) else shaded_background(grey, sign, stroke_width(strokes))
+    )
+    if shaded is not None and has_shade(background, shaded, strokes):  # a hard shadow's step
+        residual, candidates, mask = _levelled_by_region(
+            grey, sign, shaded, strokes, residual, candidates, mask
+        )
+    if not mask.any():  # contrast, but only in specks: noise, grain, dust
+        raise ImageError("no ink found: nothing but specks stands out from the paper")
+    return _scaled_ink(residual, mask)
+
+
+def _strong(residual: np.ndarray, candidates: np.ndarray) -> np.ndarray:
+    """(H, W) bool: the strokes' cores, standing out more than any shadow does."""
+    if not candidates.any():
+        return candidates
+    return candidates & (residual >= STRONG_INK * np.percentile(residual[candidates], 99))
+
+
+def _levelled_by_region(
+    grey: np.ndarray, sign: float, shaded: np.ndarray, strokes: np.ndarray, *first: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The ink found against the shaded background, unless that bridges over thick strokes
+    (it loses their cores): then `first`, the (residual, candidates, mask) found before."""
+    try:
+        levelled = _ink_against(grey, shaded, sign)
+    except ImageError:  # nothing left: the strokes were the wide area
+        return first
+    return levelled if levelled[2][strokes].mean() >= STRONG_KEPT else first
+
+
+def _ink_against(
+    grey: np.ndarray, background: np.ndarray, sign: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(residual, candidates, mask): how far each pixel lies on the ink's side of the
+    background, the pixels standing out from it, and those taken for ink (edge clutter and
+    printed lines left out). ImageError when nothing stands out at all."""
+    residual = np.maximum(sign * (background - grey), 0)  # ink > 0, paper noise around 0
     contrast = box_mean3(residual).max()  # 3x3 mean first, so a lone noisy pixel is not ink
     if contrast < MIN_CONTRAST:
         raise ImageError("no ink found: the image is blank")
     threshold = max(otsu_threshold(residual), 5 * pixel_noise(grey), 0.25 * contrast)
-    mask = remove_paper_pattern(clutter_free(remove_specks(residual > threshold)))
-    if not mask.any():  # contrast, but only in specks: noise, grain, dust
-        raise ImageError("no ink found: nothing but specks stands out from the paper")
-    return _scaled_ink(residual, mask)
+    candidates = remove_specks(residual > threshold)
+    return residual, candidates, remove_paper_pattern(clutter_free(candidates))
 
 
 def _scaled_ink(residual: np.ndarray, mask: np.ndarray) -> InkMap:

@@ -7,11 +7,14 @@ import numpy as np
 
 from digitnet.images.components import label_components
 from digitnet.images.pixels import box_mean3, otsu_threshold, robust_std
+from digitnet.images.shadow import SHADE_AREA, wide_share
 
 AMBIGUOUS_SHARE = (0.35, 0.65)  # dark pixels' share where the paper level cannot tell
 BORDER_MAJORITY = 0.6  # the border's share a class must hold to tell the paper
 MIN_CONTACT = 0.02  # the border's share ink cropped to its box holds where strokes touch it
 SPAN_MARGIN = 0.1  # of each side: ink cropped to its box reaches this close to every edge
+CLOSE_CALL = 0.3  # the paper level's distances to the extremes this close: look at widths
+EXTREME = 0.15  # of the range: pixels this near the darkest or brightest level
 
 
 def paper_level(grey: np.ndarray) -> float:
@@ -27,7 +30,9 @@ def is_dark_ink(grey: np.ndarray) -> bool:
     Mostly the darkest and brightest 3x3 means' distance from the paper level decides. Where
     ink covers about half the picture (a bold digit cropped to its strokes) the paper level is
     no guide: there a class that reaches all four sides and holds a little of the border (where
-    its strokes touch it) while the paper holds most of it is ink cropped to its own box.
+    its strokes touch it) while the paper holds most of it is ink cropped to its own box. Where
+    the two distances are close (a shadow may hold the median), the extreme that fills wide
+    areas is the paper.
     """
     smooth = box_mean3(grey)
     if min(grey.shape) > 2:
@@ -38,11 +43,18 @@ def is_dark_ink(grey: np.ndarray) -> bool:
         inner_ring_share = min(ring_dark, 1 - ring_dark)  # the border's lesser class
         if MIN_CONTACT <= inner_ring_share <= 1 - BORDER_MAJORITY:
             inner_is_dark = bool(ring_dark < 0.5)
-            if _spans_the_picture(dark if inner_is_dark else ~dark):
+            if spans_the_picture(dark if inner_is_dark else ~dark):
                 return inner_is_dark  # ink cropped to its own box, touching the edges
     background = paper_level(grey)
     darkest, brightest = np.percentile(smooth, [0.5, 99.5])
-    return bool(background - darkest >= brightest - background)
+    below, above = background - darkest, brightest - background
+    if abs(below - above) < CLOSE_CALL * (below + above):  # a shadow may hold the median
+        extreme = EXTREME * (brightest - darkest)
+        dark_wide = wide_share(smooth <= darkest + extreme)
+        bright_wide = wide_share(smooth >= brightest - extreme)
+        if min(dark_wide, bright_wide) == 0 and max(dark_wide, bright_wide) >= SHADE_AREA:
+            return bool(bright_wide > 0)  # the paper is wide, strokes are not
+    return bool(below >= above)
 
 
 def _ring(mask: np.ndarray) -> np.ndarray:
@@ -50,7 +62,7 @@ def _ring(mask: np.ndarray) -> np.ndarray:
     return np.concatenate([mask[0], mask[-1], mask[1:-1, 0], mask[1:-1, -1]])
 
 
-def _spans_the_picture(mask: np.ndarray) -> bool:
+def spans_the_picture(mask: np.ndarray) -> bool:
     """Whether one sizeable component of mask reaches to within SPAN_MARGIN of all four sides
     (a digit's faint outer edge may fall on the paper's side of the split)."""
     height, width = mask.shape

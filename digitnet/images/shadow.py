@@ -1,0 +1,53 @@
+"""Hard shadows across the paper: a step in the paper's level that no smooth surface follows.
+
+The paper's level region by region is a closing (a running maximum, then minimum, of the
+paper's side) over a window wider than the strokes: it bridges the strokes while a shadow,
+wider than the window, keeps its own level.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from digitnet.images.pixels import running_max
+
+SHADE_WINDOW = 4  # widths of the strokes' cores: the closing's window, bridging every stroke
+SHADE_STEP = 0.1  # a shadow's step in the paper's level, at least (1 = white)
+SHADE_CONTACT = 0.4  # of the shorter side: a shadow reaches in along this much of the edge
+SHADE_AREA = 0.05  # of the picture: a solid area this large is shade, not strokes
+
+
+def has_shade(smooth_background: np.ndarray, shaded: np.ndarray, strokes: np.ndarray) -> bool:
+    """Whether the paper's level region by region (shaded_background) departs from the smooth
+    surface over a wide area beside the strokes (H, W) bool, reaching in from the picture's
+    edge: a hard shadow's step, which no smooth surface follows (where strokes are thick, the
+    closing bridges them instead, within the picture)."""
+    departure = smooth_background - shaded
+    departure = np.abs(departure - np.median(departure))  # the closing rides on the noise's top
+    shade = (departure > SHADE_STEP) & ~strokes
+    edge_contact = _edge_pixels(shade)
+    return bool(shade.mean() >= SHADE_AREA and edge_contact >= SHADE_CONTACT * min(shade.shape))
+
+
+def shaded_background(grey: np.ndarray, sign: float, stroke_width: float) -> np.ndarray | None:
+    """The paper's level at every pixel under a hard shadow: a closing (running maximum, then
+    minimum, of the paper's side) over a window wider than the strokes (and a sixth of the
+    shorter side at least), which bridges the strokes while a wide shadow keeps its own level;
+    None where strokes are too wide for the picture to hold such a window (a tight crop).
+    sign as estimate_background."""
+    side = 2 * round(max(min(grey.shape) / 12, SHADE_WINDOW * stroke_width / 2)) + 1
+    if side > min(grey.shape) / 2:
+        return None
+    paper_up = sign * np.asarray(grey, np.float64)
+    return sign * -running_max(-running_max(paper_up, side), side)
+
+
+def wide_share(mask: np.ndarray) -> float:
+    """The share of the picture where mask holds a whole window a sixth of its side wide."""
+    side = 2 * (min(mask.shape) // 12) + 1
+    return float((running_max(-running_max(-mask.astype(np.float64), side), side) > 0).mean())
+
+
+def _edge_pixels(mask: np.ndarray) -> int:
+    """How many of the picture's outermost pixels mask holds."""
+    return int(mask[0].sum() + mask[-1].sum() + mask[1:-1, 0].sum() + mask[1:-1, -1].sum())

@@ -127,3 +127,13 @@ def test_a_hard_shadow_across_the_paper_is_not_taken_for_ink(net, mnist):
     read = np.array([p.digit for p in net.predict_images(photos)])
     assert np.mean(read == labels) >= 0.6  # (0.3 with one smooth surface for the paper)
     assert digitnet.images.is_dark_ink(photos[0] / 255)
+
+
+def test_thumbnails_smaller_than_mnist_are_read(net, mnist):
+    digits, labels = mnist.test_images[:200], mnist.test_labels[:200]
+    small = [
+        np.asarray(Image.fromarray(photo_of(d, tight=False)).resize((18, 18), Image.BOX))
+        for d in digits
+    ]
+    read = np.array([p.digit for p in net.predict_images(small)])
+    assert np.mean(read == labels) >= 0.995  # (0.985 thresholded on the thumbnail's own grid)

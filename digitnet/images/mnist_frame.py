@@ -27,6 +27,7 @@ from digitnet.images.pixels import (
 from digitnet.images.shadow import has_shade, shaded_background
 
 SIDE, BOX = 28, 20  # MNIST frame and the box the digit is fitted into
+MIN_WORK_SIDE = 112  # smaller pictures are enlarged (bilinear) before the ink is found
 STRONG_INK = 0.8  # of the ink's strength: the strokes' cores, darker than any shadow
 STRONG_KEPT = 0.9  # of those cores the shadow-levelled ink must keep
 
@@ -57,6 +58,9 @@ def find_ink(grey: np.ndarray, *, ink: str = "auto") -> InkMap:
         raise ValueError(f"ink must be 'auto', 'dark' or 'light', got {ink!r}")
     grey = _validated(grey)
     grey = shrink(grey, WORK_SIDE)
+    if max(grey.shape) < MIN_WORK_SIDE:  # a thumbnail: threshold it on a finer grid
+        scale = MIN_WORK_SIDE / max(grey.shape)
+        grey = resize(grey, (round(grey.shape[1] * scale), round(grey.shape[0] * scale)))
     is_dark = ink == "dark" or (ink == "auto" and is_dark_ink(grey))
     sign = 1.0 if is_dark else -1.0
     background = estimate_background(grey, sign)

@@ -6,6 +6,7 @@ resampling, pasted into 28x28 so that the ink's centre of mass (pixel indices) i
 
 from __future__ import annotations
 
+import math
 import os
 from dataclasses import dataclass
 
@@ -30,6 +31,7 @@ SIDE, BOX = 28, 20  # MNIST frame and the box the digit is fitted into
 MIN_WORK_SIDE = 112  # smaller pictures are enlarged (bilinear) before the ink is found
 STRONG_INK = 0.8  # of the ink's strength: the strokes' cores, darker than any shadow
 STRONG_KEPT = 0.9  # of those cores the shadow-levelled ink must keep
+SHADE_CHECK_SIDE = 256  # pixels: whether a shadow shows is judged this coarsely
 
 
 @dataclass(frozen=True)
@@ -51,9 +53,11 @@ def to_mnist(grey: np.ndarray, *, ink: str = "auto") -> np.ndarray:
 
 
 def find_ink(grey: np.ndarray, *, ink: str = "auto") -> InkMap:
-    """The ink on a greyscale image (H, W) in [0, 1] (1 = white), at most WORK_SIDE pixels on
-    its longer side (larger images are area-averaged down first); see to_mnist for `ink` and
-    what is raised."""
+    """The ink on a greyscale image (H, W) in [0, 1] (1 = white), worked on at MIN_WORK_SIDE to
+    WORK_SIDE pixels on its longer side (larger images area-averaged down, thumbnails enlarged):
+    which way the ink goes, the paper's level (region by region under a hard shadow), the
+    pixels standing out from it without specks, edge clutter and printed lines. See to_mnist
+    for `ink` and what is raised."""
     if ink not in ("auto", "dark", "light"):
         raise ValueError(f"ink must be 'auto', 'dark' or 'light', got {ink!r}")
     grey = _validated(grey)
@@ -64,15 +68,8 @@ def find_ink(grey: np.ndarray, *, ink: str = "auto") -> InkMap:
     is_dark = ink == "dark" or (ink == "auto" and is_dark_ink(grey))
     sign = 1.0 if is_dark else -1.0
     background = estimate_background(grey, sign)
-    residual, candidates, mask = _ink_against(grey, background, sign)
-    strokes = _strong(residual, candidates)
-    shaded = (
-        None if spans_the_picture(strokes) else shaded_background(grey, sign, stroke_width(strokes))
-    )
-    if shaded is not None and has_shade(background, shaded, strokes):  # a hard shadow's step
-        residual, candidates, mask = _levelled_by_region(
-            grey, sign, shaded, strokes, residual, candidates, mask
-        )
+    first = _ink_against(grey, background, sign)
+    residual, _, mask = _shadows_levelled(grey, sign, background, first)
     if not mask.any():  # contrast, but only in specks: noise, grain, dust
         raise ImageError("no ink found: nothing but specks stands out from the paper")
     return _scaled_ink(residual, mask)
@@ -85,11 +82,25 @@ def _strong(residual: np.ndarray, candidates: np.ndarray) -> np.ndarray:
     return candidates & (residual >= STRONG_INK * np.percentile(residual[candidates], 99))
 
 
-def _levelled_by_region(
-    grey: np.ndarray, sign: float, shaded: np.ndarray, strokes: np.ndarray, *first: np.ndarray
+def _shadows_levelled(
+    grey: np.ndarray, sign: float, background: np.ndarray, first: tuple
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The ink found against the shaded background, unless that bridges over thick strokes
-    (it loses their cores): then `first`, the (residual, candidates, mask) found before."""
+    """The (residual, candidates, mask) found against the paper's level region by region where
+    a hard shadow's step shows, else `first`, those found against the smooth background. Not on
+    a tight crop (strokes reaching every edge), nor where that would bridge over thick strokes
+    (it loses their cores)."""
+    residual, candidates, _ = first
+    strokes = _strong(residual, candidates)
+    if spans_the_picture(strokes):
+        return first
+    width = stroke_width(strokes)
+    step = max(1, math.ceil(max(grey.shape) / SHADE_CHECK_SIDE))  # look first on a coarse grid
+    coarse = shaded_background(grey[::step, ::step], sign, width / step)
+    if coarse is None or not has_shade(background[::step, ::step], coarse, strokes[::step, ::step]):
+        return first
+    shaded = coarse if step == 1 else shaded_background(grey, sign, width)
+    if shaded is None:
+        return first
     try:
         levelled = _ink_against(grey, shaded, sign)
     except ImageError:  # nothing left: the strokes were the wide area

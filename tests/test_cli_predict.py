@@ -193,3 +193,25 @@ def test_plot_creates_a_missing_folder_and_refuses_a_file(model, tmp_path):
         run_cli("plot", str(model), "--out-dir", str(folder / "m.weights.png")),
         "is a file, not a folder",
     )
+
+
+def test_pictures_with_no_digit_but_lines_or_a_table_edge_are_refused(tmp_path):
+    ruled = np.full((280, 280), 235, np.uint8)
+    ruled[5::28] = ruled[6::28] = 110  # notebook lines
+    ruled[:, 30:32] = 110  # and the margin line
+    squared = np.full((280, 280), 235, np.uint8)
+    squared[3::14] = 110
+    squared[:, 3::14] = 110
+    table = np.full((280, 280), 235, np.uint8)
+    table[:, :50] = 90  # a strip of table along the left edge
+    paths = []
+    for name, pixels in (("ruled", ruled), ("squared", squared), ("table", table)):
+        Image.fromarray(pixels).save(tmp_path / f"{name}.png")
+        paths.append(str(tmp_path / f"{name}.png"))
+    result = run_cli("predict", *paths)
+    assert result.returncode == 1 and result.stdout == ""
+    errors = [line for line in result.stderr.splitlines() if line.startswith("digitnet: error:")]
+    assert [e.split(": ", 3)[2] for e in errors] == [p for p in paths]
+    assert "printed lines" in errors[0] and "printed lines" in errors[1]
+    assert "block along one edge" in errors[2]
+    assert "Traceback" not in result.stderr

@@ -18,6 +18,8 @@ if TYPE_CHECKING:  # mnist_frame calls this module: no import at run time
     from digitnet.images.mnist_frame import InkMap
 
 LONG_CONTACT = 0.4  # a part touching the edge over this share of the shorter side is clutter
+EDGE_SIDES = 3  # a strip along one side touches that side and the two beside it
+SOLID_FILL = 0.9  # of its box: a part this solid is a block of table or shadow, not strokes
 MIN_KEPT_SHARE = 0.02  # parts away from the edge must hold this share of the ink's area
 
 
@@ -50,3 +52,19 @@ def _edge_contact(labels: np.ndarray, count: int) -> np.ndarray:
     """For labels 1..count, how many pixels of the image's outer ring each holds."""
     ring = np.concatenate([labels[0], labels[-1], labels[1:-1, 0], labels[1:-1, -1]])
     return np.bincount(ring, minlength=count + 1)[1:]
+
+
+def only_an_edge(mask: np.ndarray) -> bool:
+    """Whether the ink is one solid block along one side of the picture and nothing else: a
+    strip of table or a shadow with no digit beside it (a digit's strokes never fill their box;
+    a tightly cropped digit reaches all four sides)."""
+    labels, components = label_components(mask)
+    large = [c for c in components if c.area >= MIN_KEPT_SHARE * mask.sum()]
+    if len(large) != 1:
+        return False
+    part = large[0]
+    height, width = mask.shape
+    x0, y0, x1, y1 = part.box
+    sides = (x0 == 0) + (y0 == 0) + (x1 == width) + (y1 == height)
+    box_area = (x1 - x0) * (y1 - y0)
+    return sides == EDGE_SIDES and part.area >= SOLID_FILL * box_area

@@ -17,6 +17,9 @@ SPARSE = 0.15  # ink's share around a pixel, in a stroke-wide square, at most, o
 MIN_STROKE = 3  # pixels: strokes thinner than this cannot be told from printed lines
 EDGE_BAND = 0.1  # of the side: a lone line this close to the edge may be a stroke's fringe
 LINE_SHARE = 0.3  # of a row: a printed line covers at least this much of it, edge to edge
+FULL_LINE = 0.9  # of a row or column: a printed line with no digit covers this much of it
+MIN_FULL_LINES = 2  # lines like that, at least, before a picture is called lines only
+THIN_LINE = 0.02  # of the picture's side: a printed line is at most this thick (3 pixels least)
 SPECK_AREA = 0.02  # of the largest part's area: printed dots, grain, dust
 
 
@@ -87,3 +90,26 @@ def without_specks(mask: np.ndarray) -> np.ndarray:
     areas = np.array([c.area for c in components])
     keep = areas >= SPECK_AREA * areas.max()
     return mask if keep.all() else np.concatenate([[False], keep])[labels]
+
+
+def only_printed_lines(mask: np.ndarray) -> bool:
+    """Whether the ink is nothing but two or more thin lines crossing the whole picture (ruled
+    or squared paper with no digit on it): every ink pixel lies on, or next to, a thin band of
+    rows or columns that ink covers almost end to end."""
+    rows, row_lines = _thin_full_lines(mask)
+    cols, col_lines = _thin_full_lines(mask.T)
+    if row_lines + col_lines < MIN_FULL_LINES or (rows is None or cols is None):
+        return False
+    return not (mask & ~_with_neighbours(rows)[:, None] & ~_with_neighbours(cols)[None, :]).any()
+
+
+def _thin_full_lines(mask: np.ndarray) -> tuple[np.ndarray | None, int]:
+    """(rows, count): the rows (H,) bool that ink covers almost end to end and how many bands
+    they form; rows None when a band is thicker than a printed line (a stroke, a block)."""
+    full = mask.mean(axis=1) >= FULL_LINE
+    edges = np.diff(np.concatenate([[0], full.astype(np.int8), [0]]))
+    starts, ends = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
+    thin_limit = max(3, THIN_LINE * mask.shape[0])
+    if np.any(ends - starts > thin_limit):
+        return None, 0
+    return full, len(starts)

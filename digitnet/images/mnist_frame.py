@@ -13,9 +13,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from digitnet.errors import ImageError
-from digitnet.images.clutter import clutter_free
+from digitnet.images.clutter import clutter_free, only_an_edge
 from digitnet.images.decode import MIN_CONTRAST, WORK_SIDE, read_image
-from digitnet.images.lines import remove_paper_pattern, stroke_width
+from digitnet.images.lines import only_printed_lines, remove_paper_pattern, stroke_width
 from digitnet.images.paper import estimate_background, is_dark_ink, spans_the_picture
 from digitnet.images.pixels import (
     box_mean3,
@@ -72,6 +72,10 @@ def find_ink(grey: np.ndarray, *, ink: str = "auto") -> InkMap:
     residual, _, mask = _shadows_levelled(grey, sign, background, first)
     if not mask.any():  # contrast, but only in specks: noise, grain, dust
         raise ImageError("no ink found: nothing but specks stands out from the paper")
+    if only_an_edge(mask):
+        raise ImageError("no ink found: only a solid block along one edge (a table or shadow)")
+    if only_printed_lines(mask):
+        raise ImageError("no ink found: nothing but printed lines crosses the paper")
     return _scaled_ink(residual, mask)
 
 

@@ -137,3 +137,16 @@ def test_thumbnails_smaller_than_mnist_are_read(net, mnist):
     ]
     read = np.array([p.digit for p in net.predict_images(small)])
     assert np.mean(read == labels) >= 0.995  # (0.985 thresholded on the thumbnail's own grid)
+
+
+def test_a_sheet_on_a_dark_table_filling_less_than_half_the_frame(net, mnist):
+    digits, labels = mnist.test_images[:40], mnist.test_labels[:40]
+    photos = []
+    for digit in digits:  # the median is the table's level here, not the paper's
+        sheet = np.asarray(Image.fromarray(photo_of(digit, tight=False)).resize((190, 200)))
+        photo = np.full((280, 280), 60, np.uint8)
+        photo[40:240, 45:235] = sheet
+        photos.append(photo)
+    assert all(digitnet.images.is_dark_ink(p / 255) for p in photos)
+    read = np.array([p.digit for p in net.predict_images(photos)])
+    assert np.mean(read == labels) >= 0.95

@@ -13,8 +13,8 @@ AMBIGUOUS_SHARE = (0.35, 0.65)  # dark pixels' share where the paper level canno
 BORDER_MAJORITY = 0.6  # the border's share a class must hold to tell the paper
 MIN_CONTACT = 0.02  # the border's share ink cropped to its box holds where strokes touch it
 SPAN_MARGIN = 0.1  # of each side: ink cropped to its box reaches this close to every edge
-CLOSE_CALL = 0.3  # the paper level's distances to the extremes this close: look at widths
-EXTREME = 0.15  # of the range: pixels this near the darkest or brightest level
+WIDE_CHECK_SIDE = 256  # pixels: which extreme fills wide areas is judged this coarsely
+EXTREME = 0.08  # of the range: pixels this near the darkest or brightest level
 
 
 def paper_level(grey: np.ndarray) -> float:
@@ -27,12 +27,12 @@ def paper_level(grey: np.ndarray) -> float:
 def is_dark_ink(grey: np.ndarray) -> bool:
     """Whether the ink is darker than the paper.
 
-    Mostly the darkest and brightest 3x3 means' distance from the paper level decides. Where
-    ink covers about half the picture (a bold digit cropped to its strokes) the paper level is
+    Where ink covers about half the picture (a bold digit cropped to its strokes) the paper level is
     no guide: there a class that reaches all four sides and holds a little of the border (where
-    its strokes touch it) while the paper holds most of it is ink cropped to its own box. Where
-    the two distances are close (a shadow may hold the median), the extreme that fills wide
-    areas is the paper.
+    its strokes touch it) while the paper holds most of it is ink cropped to its own box.
+    Otherwise, where only one of the darkest and brightest levels fills wide areas, that one is
+    the paper (whatever holds the median: a dark table round a sheet, a shadow); failing that,
+    the darkest and brightest 3x3 means' distance from the median decides.
     """
     smooth = box_mean3(grey)
     if min(grey.shape) > 2:
@@ -45,16 +45,16 @@ def is_dark_ink(grey: np.ndarray) -> bool:
             inner_is_dark = bool(ring_dark < 0.5)
             if spans_the_picture(dark if inner_is_dark else ~dark):
                 return inner_is_dark  # ink cropped to its own box, touching the edges
-    background = paper_level(grey)
     darkest, brightest = np.percentile(smooth, [0.5, 99.5])
-    below, above = background - darkest, brightest - background
-    if abs(below - above) < CLOSE_CALL * (below + above):  # a shadow may hold the median
-        extreme = EXTREME * (brightest - darkest)
-        dark_wide = wide_share(smooth <= darkest + extreme)
-        bright_wide = wide_share(smooth >= brightest - extreme)
-        if min(dark_wide, bright_wide) == 0 and max(dark_wide, bright_wide) >= SHADE_AREA:
-            return bool(bright_wide > 0)  # the paper is wide, strokes are not
-    return bool(below >= above)
+    extreme = EXTREME * (brightest - darkest)
+    step = max(1, int(np.ceil(max(smooth.shape) / WIDE_CHECK_SIDE)))  # widths, coarsely
+    coarse = smooth[::step, ::step]
+    dark_wide = wide_share(coarse <= darkest + extreme)
+    bright_wide = wide_share(coarse >= brightest - extreme)
+    if min(dark_wide, bright_wide) == 0 and max(dark_wide, bright_wide) >= SHADE_AREA:
+        return bool(bright_wide > 0)  # the paper fills wide areas, strokes do not
+    background = paper_level(grey)
+    return bool(background - darkest >= brightest - background)
 
 
 def _ring(mask: np.ndarray) -> np.ndarray:

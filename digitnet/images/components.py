@@ -11,15 +11,10 @@ from dataclasses import dataclass
 import numpy as np
 
 
-@dataclass(frozen=True)
-class Component:
-    """One connected part of a mask: its label, pixel count and box [x0, y0, x1, y1) (x1, y1
-    exclusive), and whether it reaches the image's edge."""
+class BoxSize:
+    """width and height of a `box` (x0, y0, x1, y1), x1 and y1 exclusive."""
 
-    label: int
-    area: int
     box: tuple[int, int, int, int]
-    touches_border: bool
 
     @property
     def width(self) -> int:
@@ -28,6 +23,17 @@ class Component:
     @property
     def height(self) -> int:
         return self.box[3] - self.box[1]
+
+
+@dataclass(frozen=True)
+class Component(BoxSize):
+    """One connected part of a mask: its label, pixel count and box [x0, y0, x1, y1) (x1, y1
+    exclusive), and whether it reaches the image's edge."""
+
+    label: int
+    area: int
+    box: tuple[int, int, int, int]
+    touches_border: bool
 
 
 def label_components(mask: np.ndarray) -> tuple[np.ndarray, list[Component]]:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from digitnet.errors import ImageError
-from digitnet.images.components import label_components
+from digitnet.images.components import BoxSize, label_components
 from digitnet.images.lines import SPECK_AREA
 from digitnet.images.mnist_frame import InkMap, find_ink, frame_digit
 
@@ -45,19 +45,11 @@ class DigitInk:
 
 
 @dataclass
-class _Part:
+class _Part(BoxSize):
     """A set of ink pixels taken for one digit, on the working-size image."""
 
     mask: np.ndarray  # (H, W) bool
     box: tuple[int, int, int, int]  # x0, y0, x1, y1, exclusive
-
-    @property
-    def width(self) -> int:
-        return self.box[2] - self.box[0]
-
-    @property
-    def height(self) -> int:
-        return self.box[3] - self.box[1]
 
 
 def segment_digits(grey: np.ndarray, *, ink: str = "auto") -> list[DigitInk]:

@@ -31,6 +31,7 @@ SIDE, BOX = 28, 20  # MNIST frame and the box the digit is fitted into
 MIN_WORK_SIDE = 112  # smaller pictures are enlarged (bilinear) before the ink is found
 STRONG_INK = 0.8  # of the ink's strength: the strokes' cores, darker than any shadow
 STRONG_KEPT = 0.9  # of those cores the shadow-levelled ink must keep
+BRIDGED = 0.25  # of the way from the ink's level to the paper's: a shadow's level lies above
 SHADE_CHECK_SIDE = 256  # pixels: whether a shadow shows is judged this coarsely
 
 
@@ -99,17 +100,35 @@ def _shadows_levelled(
         return first
     width = stroke_width(strokes)
     step = max(1, math.ceil(max(grey.shape) / SHADE_CHECK_SIDE))  # look first on a coarse grid
-    coarse = shaded_background(grey[::step, ::step], sign, width / step)
+    # judged with the outside ignored, where a stroke along the edge is bridged too
+    coarse = shaded_background(grey[::step, ::step], sign, width / step, carry_edge=False)
     if coarse is None or not has_shade(background[::step, ::step], coarse, strokes[::step, ::step]):
         return first
-    shaded = coarse if step == 1 else shaded_background(grey, sign, width)
+    shaded = shaded_background(grey, sign, width)
     if shaded is None:
         return first
     try:
         levelled = _ink_against(grey, shaded, sign)
     except ImageError:  # nothing left: the strokes were the wide area
         return first
-    return levelled if levelled[2][strokes].mean() >= STRONG_KEPT else first
+    return levelled if _cores_kept(grey, sign, background, shaded, strokes, levelled[2]) else first
+
+
+def _cores_kept(
+    grey: np.ndarray,
+    sign: float,
+    background: np.ndarray,
+    shaded: np.ndarray,
+    strokes: np.ndarray,
+    mask: np.ndarray,
+) -> bool:
+    """Whether levelling against `shaded` kept the strokes' cores (STRONG_KEPT of them): a core
+    it drops counts as lost only where the shaded level sank to near the ink's own (the closing
+    failed to bridge a thick stroke), not where it is a shadow's level, clear of the ink's."""
+    ink_level = np.median(grey[strokes])
+    clear_of_ink = sign * (shaded - ink_level) >= BRIDGED * sign * (background - ink_level)
+    lost = strokes & ~mask & ~clear_of_ink
+    return lost.sum() <= (1 - STRONG_KEPT) * strokes.sum()
 
 
 def _ink_against(

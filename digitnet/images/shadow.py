@@ -12,6 +12,7 @@ import numpy as np
 from digitnet.images.pixels import running_max
 
 SHADE_WINDOW = 4  # widths of the strokes' cores: the closing's window, bridging every stroke
+MIN_WINDOW = 2  # widths of the strokes' cores: the window at least, where the picture is small
 SHADE_STEP = 0.1  # a shadow's step in the paper's level, at least (1 = white)
 SHADE_CONTACT = 0.4  # of the shorter side: a shadow reaches in along this much of the edge
 SHADE_AREA = 0.05  # of the picture: a solid area this large is shade, not strokes
@@ -29,17 +30,27 @@ def has_shade(smooth_background: np.ndarray, shaded: np.ndarray, strokes: np.nda
     return bool(shade.mean() >= SHADE_AREA and edge_contact >= SHADE_CONTACT * min(shade.shape))
 
 
-def shaded_background(grey: np.ndarray, sign: float, stroke_width: float) -> np.ndarray | None:
+def shaded_background(
+    grey: np.ndarray, sign: float, stroke_width: float, *, carry_edge: bool = True
+) -> np.ndarray | None:
     """The paper's level at every pixel under a hard shadow: a closing (running maximum, then
     minimum, of the paper's side) over a window wider than the strokes (and a sixth of the
-    shorter side at least), which bridges the strokes while a wide shadow keeps its own level;
-    None where strokes are too wide for the picture to hold such a window (a tight crop).
-    sign as estimate_background."""
+    shorter side at least, under half of it), which bridges the strokes while a wide shadow
+    keeps its own level; None where the picture cannot hold a window MIN_WINDOW strokes wide
+    (a tight crop). sign as estimate_background.
+
+    carry_edge: the edge's pixels are carried outward, so that a shadow meeting the edge at a
+    slant keeps windows of its own level beyond it instead of being bridged where it narrows
+    (but a stroke lying along the edge is not bridged); else the outside is ignored."""
     side = 2 * round(max(min(grey.shape) / 12, SHADE_WINDOW * stroke_width / 2)) + 1
-    if side > min(grey.shape) / 2:
+    side = min(side, 2 * (min(grey.shape) // 4) - 1)  # under half the shorter side
+    if side < MIN_WINDOW * stroke_width:
         return None
     paper_up = sign * np.asarray(grey, np.float64)
-    return sign * -running_max(-running_max(paper_up, side), side)
+    if not carry_edge:
+        return sign * -running_max(-running_max(paper_up, side), side)
+    closed = -running_max(-running_max(np.pad(paper_up, side, mode="edge"), side), side)
+    return sign * closed[side:-side, side:-side]
 
 
 def wide_share(mask: np.ndarray) -> float:

@@ -172,7 +172,8 @@ def gemm(a: np.ndarray, b: np.ndarray, out: np.ndarray, alpha: float, beta: floa
     if a.ndim != 2 or b.ndim != 2 or out.shape != (len(a), b.shape[1]) or a.shape[1] != len(b):
         raise ValueError(f"gemm shapes {a.shape}·{b.shape} -> {out.shape} do not match")
     found = routines()
-    layouts = None if found is None else _gemm_layouts(a, b, out)
+    # alpha = 0 stays in NumPy: some OpenBLAS builds' small-matrix kernels multiply 0 by inf
+    layouts = None if found is None or alpha == 0.0 else _gemm_layouts(a, b, out)
     if layouts is not None:
         _call_gemm(found, a, b, out, alpha, beta, layouts)
         return

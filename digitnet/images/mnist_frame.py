@@ -32,6 +32,8 @@ MIN_WORK_SIDE = 112  # smaller pictures are enlarged (bilinear) before the ink i
 STRONG_INK = 0.8  # of the ink's strength: the strokes' cores, darker than any shadow
 STRONG_KEPT = 0.9  # of those cores the shadow-levelled ink must keep
 BRIDGED = 0.25  # of the way from the ink's level to the paper's: a shadow's level lies above
+FAINT = 0.7  # of the cores' contrast with their paper: levelled ink fainter than this is shade
+MIN_PAPER_LEVEL = 0.05  # the paper's level, at least, that contrast is measured against
 SHADE_CHECK_SIDE = 256  # pixels: whether a shadow shows is judged this coarsely
 
 
@@ -111,7 +113,25 @@ def _shadows_levelled(
         levelled = _ink_against(grey, shaded, sign)
     except ImageError:  # nothing left: the strokes were the wide area
         return first
-    return levelled if _cores_kept(grey, sign, background, shaded, strokes, levelled[2]) else first
+    if not _cores_kept(grey, sign, background, shaded, strokes, levelled[2]):
+        return first
+    return _without_faint_ink(grey, sign, shaded, strokes, levelled)
+
+
+def _without_faint_ink(
+    grey: np.ndarray, sign: float, shaded: np.ndarray, strokes: np.ndarray, levelled: tuple
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """`levelled` without the pixels far fainter than the strokes' cores, relative to the paper
+    under each (Weber contrast): a soft shadow's rim beside a hard shadow (a thumb's, round the
+    thumb) stands out from the levelled paper, but by well under the ink's share of its level."""
+    residual, candidates, mask = levelled
+    cores = strokes & mask
+    if not cores.any():
+        return levelled
+    paper = shaded if sign > 0 else 1 - shaded  # the paper's distance from the ink's extreme
+    contrast = residual / np.maximum(paper, MIN_PAPER_LEVEL)
+    kept = remove_specks(mask & (contrast >= FAINT * np.median(contrast[cores])))
+    return (residual, candidates, kept) if kept.any() else levelled
 
 
 def _cores_kept(

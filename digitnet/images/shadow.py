@@ -14,7 +14,7 @@ from digitnet.images.pixels import running_max
 SHADE_WINDOW = 4  # widths of the strokes' cores: the closing's window, bridging every stroke
 MIN_WINDOW = 2  # widths of the strokes' cores: the window at least, where the picture is small
 SHADE_STEP = 0.1  # a shadow's step in the paper's level, at least (1 = white)
-SHADE_CONTACT = 0.4  # of the shorter side: a shadow reaches in along this much of the edge
+SHADE_CONTACT = 0.25  # of the shorter side: a shadow reaches in along this much of the edge
 SHADE_AREA = 0.05  # of the picture: a solid area this large is shade, not strokes
 
 

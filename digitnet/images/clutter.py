@@ -3,7 +3,8 @@ told apart from the digit's own strokes, which may touch the edge too in a tight
 
 A stroke meets the edge over its width at a few places; clutter lies along the edge over a
 long stretch. A part that covers a long stretch of the edge is dropped, but only while some
-part away from the edge remains: a tightly cropped digit (every part at the edge) stays whole.
+part away from the edge remains: a tightly cropped digit (every part at the edge) stays whole,
+unless a part runs round the whole picture (a table round a sheet that holds a small digit).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ LONG_CONTACT = 0.4  # a part touching the edge over this share of the shorter si
 EDGE_SIDES = 3  # a strip along one side touches that side and the two beside it
 SOLID_FILL = 0.9  # of its box: a part this solid is a block of table or shadow, not strokes
 MIN_KEPT_SHARE = 0.02  # parts away from the edge must hold this share of the ink's area
+FRAME = 0.5  # of the picture's outer ring: a part along this much of it frames the picture
 
 
 def remove_clutter(ink: InkMap) -> InkMap:
@@ -43,8 +45,14 @@ def clutter_free(mask: np.ndarray) -> np.ndarray:
     )  # fmt: skip
     areas = np.array([c.area for c in components])
     inside = np.array([not c.touches_border for c in components])
-    if not is_clutter.any() or areas[inside].sum() < MIN_KEPT_SHARE * areas.sum():
-        return mask  # every stroke at the edge: a tight crop, kept whole
+    if not is_clutter.any():
+        return mask
+    if areas[inside].sum() < MIN_KEPT_SHARE * areas.sum():
+        # every stroke at the edge (a tight crop, kept whole), unless a part runs round the
+        # picture: a table framing a sheet that holds a small digit
+        is_clutter &= contact >= FRAME * 2 * (height + width)
+        if not is_clutter.any():
+            return mask
     return np.concatenate([[False], ~is_clutter])[labels]  # label 0 is the paper
 
 

@@ -13,6 +13,8 @@ AMBIGUOUS_SHARE = (0.35, 0.65)  # dark pixels' share where the paper level canno
 BORDER_MAJORITY = 0.6  # the border's share a class must hold to tell the paper
 MIN_CONTACT = 0.02  # the border's share ink cropped to its box holds where strokes touch it
 SPAN_MARGIN = 0.1  # of each side: ink cropped to its box reaches this close to every edge
+SHEET_FILL = 0.7  # of its box: a sheet turned by up to 10 degrees fills this much of it
+SHEET_AREA = 0.2  # of the picture: a sheet on a table covers this much of it at least
 WIDE_CHECK_SIDE = 256  # pixels: which extreme fills wide areas is judged this coarsely
 EXTREME = 0.08  # of the range: pixels this near the darkest or brightest level
 
@@ -30,6 +32,7 @@ def is_dark_ink(grey: np.ndarray) -> bool:
     Where ink covers about half the picture (a bold digit cropped to its strokes) the paper level is
     no guide: there a class that reaches all four sides and holds a little of the border (where
     its strokes touch it) while the paper holds most of it is ink cropped to its own box.
+    A light solid block inside a dark border is a sheet on a table, written on in dark ink.
     Otherwise, where only one of the darkest and brightest levels fills wide areas, that one is
     the paper (whatever holds the median: a dark table round a sheet, a shadow); failing that,
     the darkest and brightest 3x3 means' distance from the median decides.
@@ -45,6 +48,8 @@ def is_dark_ink(grey: np.ndarray) -> bool:
             inner_is_dark = bool(ring_dark < 0.5)
             if spans_the_picture(dark if inner_is_dark else ~dark):
                 return inner_is_dark  # ink cropped to its own box, touching the edges
+        elif ring_dark > 1 - MIN_CONTACT and _sheet_inside(~dark):
+            return True  # a light sheet on a dark table that surrounds it
     darkest, brightest = np.percentile(smooth, [0.5, 99.5])
     extreme = EXTREME * (brightest - darkest)
     step = max(1, int(np.ceil(max(smooth.shape) / WIDE_CHECK_SIDE)))  # widths, coarsely
@@ -55,6 +60,17 @@ def is_dark_ink(grey: np.ndarray) -> bool:
         return bool(bright_wide > 0)  # the paper fills wide areas, strokes do not
     background = paper_level(grey)
     return bool(background - darkest >= brightest - background)
+
+
+def _sheet_inside(mask: np.ndarray) -> bool:
+    """Whether mask's largest part is one solid block (filling SHEET_FILL of its box, as a
+    slightly turned sheet does and strokes never do) over SHEET_AREA of the picture."""
+    _, components = label_components(mask)
+    largest = max(components, key=lambda c: c.area, default=None)
+    if largest is None or largest.area < SHEET_AREA * mask.size:
+        return False
+    x0, y0, x1, y1 = largest.box
+    return largest.area >= SHEET_FILL * (x1 - x0) * (y1 - y0)
 
 
 def _ring(mask: np.ndarray) -> np.ndarray:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 
 import numpy as np
 import pytest
 
+import digitnet
 from digitnet.data import datasets
 from digitnet.data.datasets import load_csv_dataset, load_idx_dir, load_mnist
 from digitnet.data.idx import write_idx
@@ -121,3 +123,39 @@ def test_csv_dataset_without_test_split(tmp_path):
     assert dataset.train_labels.tolist() == list(range(10))
     with pytest.raises(DataError, match="no labelled test split"):
         dataset.split("test")
+
+
+def test_float_images_in_a_dataset_train_as_their_pixels_do(mnist):
+    images, labels = mnist.train_images[:3000], mnist.train_labels[:3000]
+    test = (mnist.test_images[:2000], mnist.test_labels[:2000])
+    accuracy = {}
+    for kind, given in (("uint8", images), ("float", images.astype(np.float32) / 255)):
+        dataset = datasets.Dataset(kind, given, labels, *test)
+        net = digitnet.train("mlp", dataset=dataset, epochs=2, validation=0, seed=0)
+        accuracy[kind] = net.evaluate()["accuracy"]
+    assert accuracy["float"] >= 0.88  # (0.60 with the floats cast to 0/1 pixels)
+    assert abs(accuracy["float"] - accuracy["uint8"]) <= 0.01
+
+
+@pytest.mark.parametrize(
+    ("images", "says"),
+    [
+        (np.full((2, 28, 28), np.nan), "0..255"),
+        (np.full((2, 28, 28), -3.0), "0..255"),
+        (np.full((2, 28, 28), 300), "0..255"),
+        (np.zeros((2, 27, 28)), "(n, 28, 28)"),
+        (np.zeros((2, 28, 28), dtype="U1"), "(n, 28, 28)"),
+    ],
+)
+def test_a_dataset_refuses_images_it_cannot_read_as_pixels(images, says):
+    with pytest.raises(DataError, match=re.escape(says)):
+        datasets.Dataset("bad", images, np.zeros(2, np.uint8))
+
+
+def test_dataset_pixels_keep_uint8_and_read_784_wide_rows(mnist):
+    rows = mnist.test_images[:5].reshape(5, 784)
+    dataset = datasets.Dataset("rows", rows, mnist.test_labels[:5])
+    assert dataset.train_images.dtype == np.uint8
+    np.testing.assert_array_equal(dataset.train_images, mnist.test_images[:5])
+    floats_255 = datasets.Dataset("f", rows.astype(np.float64), mnist.test_labels[:5])
+    np.testing.assert_array_equal(floats_255.train_images, mnist.test_images[:5])

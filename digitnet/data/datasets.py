@@ -1,7 +1,7 @@
 """Datasets: the bundled MNIST (checksum-verified), any folder of IDX files, Kaggle CSV files.
 
-A Dataset holds raw uint8 images (n, 28, 28) and labels (n,); turning them into float inputs is
-preprocess.py's job.
+A Dataset holds raw uint8 images (n, 28, 28) and labels (n,) (floats in 0..1 given to it are turned
+into such pixels); turning them into float inputs is preprocess.py's job.
 """
 
 from __future__ import annotations
@@ -62,6 +62,12 @@ class Dataset:
     test_labels: np.ndarray | None = None
     checks: tuple[str, ...] = field(default=())  # what was verified, one line each
 
+    def __post_init__(self) -> None:
+        for name in ("train_images", "test_images"):
+            images = getattr(self, name)
+            if images is not None:
+                object.__setattr__(self, name, as_pixels(images, name))
+
     def fingerprint(self) -> str:
         """SHA-256 (hex) of every image and label, with their shapes: what a resumed training
         checks its data against (the same data moved elsewhere has the same fingerprint)."""
@@ -83,6 +89,30 @@ class Dataset:
         if name == "test":
             raise DataError(f"{self.source} has no labelled test split (give --test-csv)")
         raise DataError(f"unknown split {name!r}: expected 'train' or 'test'")
+
+
+def as_pixels(images: np.ndarray, name: str = "images") -> np.ndarray:
+    """Images as MNIST's uint8 pixels (n, 28, 28): uint8 as they are; other integers in 0..255;
+    floats in 0..1 (as predict takes them) or in 0..255, rounded; (n, 784) rows reshaped.
+    DataError names `name` for another shape or type, NaN/infinity or values out of range."""
+    array = np.asarray(images)
+    if array.ndim == 2 and array.shape[1] == 784:
+        array = array.reshape(-1, *IMAGE_SHAPE)
+    if array.ndim != 3 or array.shape[1:] != IMAGE_SHAPE or array.dtype.kind not in "buif":
+        raise DataError(
+            f"{name} must be numbers of shape (n, 28, 28) or (n, 784); "
+            f"got shape {array.shape} of {array.dtype}"
+        )
+    if array.dtype == np.uint8 or array.size == 0:
+        return array.astype(np.uint8, copy=False)
+    if array.dtype.kind == "b":
+        return array.astype(np.uint8) * np.uint8(255)
+    low, high = float(array.min()), float(array.max())
+    if not (np.isfinite(low) and np.isfinite(high)) or low < 0 or high > 255:
+        raise DataError(f"{name} must lie in 0..255 (or 0..1 as floats); got {low} to {high}")
+    if array.dtype.kind == "f" and high <= 1:
+        array = array * 255.0  # floats in 0..1: what predict takes and preprocess makes
+    return np.rint(array).astype(np.uint8)
 
 
 def bundled_mnist_dir() -> Path:

@@ -7,6 +7,7 @@ command print the same thing.
 from __future__ import annotations
 
 import dataclasses
+import math
 import time
 from collections.abc import Callable
 
@@ -15,21 +16,30 @@ from digitnet.pipeline import fit, prepare_data, random_streams
 from digitnet.presets import PRESETS, Preset, best_recipe
 
 SEED_PRESETS = tuple(name for name, preset in PRESETS.items() if preset.seed)
+QUICK_FRACTION = 20  # a quick run takes this fraction of the steps and of the warm-up
+MIN_QUICK_STEPS = 600  # minibatch steps at least, so the best recipe has time to learn
+QUICK_TRAIN, QUICK_TEST = 5000, 1000  # and this many images at most
 
 
 def shortened(preset: Preset) -> Preset:
-    """A quick version for tests: a twentieth of the steps, at most 5000/1000 images."""
+    """A quick version for tests: a twentieth of the steps and of the warm-up (minibatch
+    recipes MIN_QUICK_STEPS at least), at most 5000/1000 images. A smoke test, not a
+    reproduction: it has no targets to meet."""
     train = preset.train
+    n_train = min(train.train_limit or QUICK_TRAIN, QUICK_TRAIN)
     changes: dict = {
-        "train_limit": min(train.train_limit or 5000, 5000),
-        "test_limit": min(train.test_limit or 1000, 1000),
+        "train_limit": n_train,
+        "test_limit": min(train.test_limit or QUICK_TEST, QUICK_TEST),
         "validation": 0,
+        "warmup_steps": train.warmup_steps // QUICK_FRACTION,
     }
-    # a shortened run is a smoke test, not a reproduction: it has no targets to meet
     if train.iterations:
-        changes["iterations"] = max(1, train.iterations // 20)
+        changes["iterations"] = max(1, train.iterations // QUICK_FRACTION)
     else:
-        changes["epochs"] = max(1, train.epochs // 20)
+        epochs = max(1, train.epochs // QUICK_FRACTION)
+        if train.batch_size:  # minibatches: enough of them to learn on the fewer images
+            epochs = max(epochs, math.ceil(MIN_QUICK_STEPS * train.batch_size / n_train))
+        changes["epochs"] = min(epochs, train.epochs)
     return dataclasses.replace(preset, train=dataclasses.replace(train, **changes), targets={})
 
 

@@ -112,6 +112,18 @@ def test_reproduce_quick_prints_a_table_of_every_seed():
     assert result.returncode == 0, result.stderr
     lines = result.stdout.strip().splitlines()
     assert lines[0].startswith("| seed | architecture | seed reports")
-    assert len(lines) == 2 + 5
+    assert len(lines) == 2 + 5 + 2  # the table, a blank line, the note
+    assert "smoke test" in lines[-1] and "smoke test" in result.stderr
     assert "784-1000-10 tanh, 1000 train / 350 test images" in result.stdout
     assert "95.3% train, 84.57% test" in result.stdout
+
+
+@pytest.mark.slow
+def test_reproduce_quick_best_recipe_learns_as_well_as_the_seeds_setup():
+    result = run_cli("reproduce", "--quick", "--only", "seed000", "seed001", "--json", timeout=120)
+    assert result.returncode == 0, result.stderr
+    rows = {row["preset"]: row for row in map(json.loads, result.stdout.splitlines())}
+    assert all(row["quick"] for row in rows.values())
+    for seed in ("seed000", "seed001"):  # (10.6% and 27.1% with 40 steps and a long warm-up)
+        assert rows[f"{seed}+best"]["test_accuracy"] >= 0.7
+        assert rows[f"{seed}+best"]["test_accuracy"] >= rows[seed]["test_accuracy"] - 0.02

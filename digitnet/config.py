@@ -127,6 +127,9 @@ class ModelConfig:
             raise ConfigError(f"label smoothing must be in [0, 1), got {self.label_smoothing}")
 
 
+VALIDATION_FRACTION = 1 / 12  # of the training images: 5000 of MNIST's 60,000
+
+
 @dataclass(frozen=True)
 class TrainConfig:
     """How to train. batch_size 0 means the whole training set (full-batch gradient descent).
@@ -144,7 +147,7 @@ class TrainConfig:
     schedule: str = "constant"
     warmup_steps: int = 0
     clip_norm: float | None = None
-    validation: int = 5000
+    validation: float = VALIDATION_FRACTION  # in (0, 1): a fraction; 0 or more: images
     patience: int | None = None
     seed: int = 0
     train_limit: int | None = None
@@ -180,7 +183,11 @@ class TrainConfig:
                 self.clip_norm is None or self.clip_norm > 0,
                 f"clip norm must be > 0, got {self.clip_norm}",
             ),
-            (self.validation >= 0, f"validation size must be >= 0, got {self.validation}"),
+            (
+                0 <= self.validation < 1 or float(self.validation).is_integer(),
+                f"validation must be a fraction in [0, 1) or a whole number of images, got "
+                f"{self.validation}",
+            ),
             (
                 self.patience is None or self.patience >= 1,
                 f"patience must be >= 1, got {self.patience}",
@@ -203,6 +210,13 @@ class TrainConfig:
         for ok, message in checks:
             if not ok:
                 raise ConfigError(message)
+
+    def held_out(self, n_images: int) -> int:
+        """How many of n_images training images validation holds out: a fraction of them
+        (rounded) when validation is below 1, else that many."""
+        if self.validation < 1:
+            return round(self.validation * n_images)
+        return int(self.validation)
 
 
 def replace(config: ModelConfig | TrainConfig, **changes: object) -> ModelConfig | TrainConfig:

@@ -59,13 +59,14 @@ def prepare_data(
     images, labels = take_first(
         dataset.train_images, dataset.train_labels, train_config.train_limit
     )
-    if train_config.validation >= len(images):
+    n_validation = train_config.held_out(len(images))
+    if n_validation >= len(images):
         raise DataError(
-            f"holding out {train_config.validation} images for validation leaves nothing to "
+            f"holding out {n_validation} images for validation leaves nothing to "
             f"train on ({len(images)} training images); hold out fewer, or 0"
         )
     (train_images, train_labels), (val_images, val_labels) = split_validation(
-        images, labels, train_config.validation, split_rng
+        images, labels, n_validation, split_rng
     )
     x_test = labels_test = None
     if dataset.test_images is not None and dataset.test_labels is not None:

@@ -269,3 +269,24 @@ def test_a_run_that_ends_before_its_first_epoch_writes_a_csv_header(tmp_path):
         "step",
         "train_loss",
     )
+
+
+def test_validation_holds_out_a_fraction_by_default_or_the_number_given(tmp_path):
+    out = str(tmp_path / "m.npz")
+    small = ("train", "--epochs", "1", "--hidden", "32", "--test-limit", "500", "--out", out)
+    fraction = run_cli(*small, "--train-limit", "5000")  # (refused: 5000 of 5000 held out)
+    assert fraction.returncode == 0, fraction.stderr
+    assert "4583 images (417 held out for validation, 8.3% of them)" in fraction.stderr
+    assert load_model(out).meta["train_config"]["validation"] == pytest.approx(1 / 12)
+    count = run_cli(*small, "--train-limit", "2000", "--validation", "300")
+    assert count.returncode == 0, count.stderr
+    assert "1700 images (300 held out for validation)" in count.stderr
+    share = run_cli(*small, "--train-limit", "2000", "--validation", "0.25")
+    assert "1500 images (500 held out for validation, 25.0% of them)" in share.stderr
+
+
+@pytest.mark.parametrize("amount", ["1.5", "-0.1", "half"])
+def test_a_validation_that_is_neither_fraction_nor_count_is_a_usage_error(amount):
+    result = run_cli("train", "--validation", amount)
+    assert result.returncode == 2
+    assert "a fraction in [0, 1) or a whole number of images" in result.stderr.splitlines()[-1]

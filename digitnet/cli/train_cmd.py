@@ -97,7 +97,13 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         help="distort training images: shifts, + rotation/scale, + elastic",
     )
     opt.add_argument("--clip-norm", type=float, help="clip the gradient's global norm to this")
-    opt.add_argument("--validation", type=int, help="training images held out for validation")
+    opt.add_argument(
+        "--validation",
+        type=validation_amount,
+        metavar="N|F",
+        help="held out for validation: a fraction of the training images (default 1/12, as "
+        "0.0833) or a number of images; 0 for none",
+    )
     opt.add_argument(
         "--patience",
         type=positive_int,
@@ -140,6 +146,19 @@ def _sizes(text: str) -> tuple[int, ...]:
     if any(size < 1 for size in sizes):
         raise argparse.ArgumentTypeError(f"layer sizes must be >= 1, got {text!r}")
     return sizes
+
+
+def validation_amount(text: str) -> float:
+    """--validation's value: a fraction in [0, 1) or a whole number of images."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not (0 <= value < 1 or (value >= 1 and value.is_integer())):
+        raise argparse.ArgumentTypeError(
+            f"expected a fraction in [0, 1) or a whole number of images, got {text!r}"
+        )
+    return int(value) if value >= 1 else value
 
 
 def configs_from_args(args: argparse.Namespace) -> tuple[str, ModelConfig, TrainConfig]:
@@ -241,7 +260,7 @@ def run(args: argparse.Namespace) -> int:
     if not args.quiet:
         print(
             f"training {preset_name}: {len(data.x_train)} images "
-            f"({len(data.x_val)} held out for validation), {total} steps",
+            f"({held_out_summary(len(data.x_val), train_config)}), {total} steps",
             file=sys.stderr,
         )
     progress = ProgressPrinter(
@@ -341,3 +360,12 @@ def _print_results(results: dict, written: list[Path], stop_reason: str, as_json
         )
     print(f"training time {results['train_seconds']:.1f}s")
     print("wrote " + ", ".join(str(p) for p in written))
+
+
+def held_out_summary(n_validation: int, train_config: TrainConfig) -> str:
+    """ "417 held out for validation, 1/12 of them": how many and by which rule."""
+    if not n_validation:
+        return "none held out for validation"
+    if train_config.validation >= 1:
+        return f"{n_validation} held out for validation"
+    return f"{n_validation} held out for validation, {train_config.validation:.1%} of them"

@@ -1,6 +1,7 @@
 """digitnet: a neural network written from scratch in NumPy that learns handwritten digits.
 
-The Python API: `digitnet.train`, `digitnet.load`, `digitnet.load_mnist`, `digitnet.Network`
+The Python API: `digitnet.train`, `digitnet.load`, `digitnet.load_mnist`, `digitnet.Network`,
+`digitnet.Dataset`
 (see digitnet/api.py and the README).
 """
 
@@ -8,7 +9,7 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
-__all__ = ["Network", "__version__", "load", "load_mnist", "train"]
+__all__ = ["Dataset", "Network", "__version__", "load", "load_mnist", "train"]
 
 
 def __getattr__(name: str) -> object:
@@ -17,8 +18,13 @@ def __getattr__(name: str) -> object:
         from digitnet import api
 
         return getattr(api, name)
-    if name == "load_mnist":
-        from digitnet.data.datasets import load_mnist
+    if name in ("Dataset", "load_mnist"):
+        from digitnet.data import datasets
 
-        return load_mnist
+        return getattr(datasets, name)
     raise AttributeError(f"module 'digitnet' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    """The lazy API beside what is loaded, for dir() and tab completion."""
+    return sorted(set(globals()) | set(__all__))

@@ -133,14 +133,47 @@ class Network:
                 raise ImageError(f"{name}: {error}") from None
         return readings
 
-    def evaluate(self, dataset: Dataset | None = None, *, split: str = "test") -> dict:
-        """accuracy, loss, n, confusion, per_class (and predicted/probabilities arrays)."""
-        images, labels = (dataset or load_mnist()).split(split)
-        return evaluate(self.model, to_inputs(images, layout=layout_of(self.model)), labels)
+    def evaluate(
+        self,
+        data: Dataset | tuple[np.ndarray, np.ndarray] | None = None,
+        *,
+        split: str = "test",
+    ) -> dict:
+        """accuracy, loss, n, confusion, per_class (and predicted/probabilities arrays) on a
+        Dataset's split, on an (images, labels) pair (images as predict takes them), or on
+        the bundled MNIST's test set. TypeError names what it takes for anything else."""
+        if data is None or isinstance(data, Dataset):
+            images, labels = (data or load_mnist()).split(split)
+            x = to_inputs(images, layout=layout_of(self.model))
+        elif isinstance(data, (tuple, list)) and len(data) == 2:
+            images, labels = unit_images(data[0]), _digit_labels(data[1])
+            if len(labels) != len(images):
+                raise ValueError(f"{len(images)} images but {len(labels)} labels")
+            x = to_inputs(images, layout=layout_of(self.model), scale=1.0)
+        else:
+            raise TypeError(
+                "evaluate takes a Dataset, an (images, labels) pair or nothing (the bundled "
+                f"MNIST test set), got {type(data).__name__}"
+            )
+        return evaluate(self.model, x, labels)
 
     def save(self, path: str | os.PathLike[str]) -> Path:
         """Write the model file atomically (see docs/model-format.md)."""
         return save_model(path, self.model, self.meta)
+
+
+def _digit_labels(labels: object) -> np.ndarray:
+    """labels as an (n,) integer array of digits 0-9; ValueError otherwise."""
+    array = np.asarray(labels)
+    if (
+        array.ndim != 1
+        or array.dtype.kind not in "ui"
+        or (array.size and not (array.min() >= 0 and array.max() <= 9))
+    ):
+        raise ValueError(
+            f"labels must be digits 0-9 of shape (n,), got {array.dtype} {array.shape}"
+        )
+    return array.astype(np.int64)
 
 
 def train(

@@ -31,6 +31,13 @@ class Prediction:
     input28: np.ndarray  # (28, 28) float32, bright ink on black, after any Deskew layer
     unsure: bool = False  # the network's confidence is below the model's threshold
 
+    def __repr__(self) -> str:
+        unsure = ", unsure" if self.unsure else ""
+        return (
+            f"Prediction({self.source!r}: {self.digit} at "
+            f"{float(self.probabilities[self.digit]):.1%}{unsure})"
+        )
+
     def to_dict(self) -> dict:
         return {
             "file": self.source,

@@ -34,6 +34,10 @@ class DigitReading:
         """The probability of the digit read, in [0, 1]."""
         return float(self.probabilities[self.digit])
 
+    def __repr__(self) -> str:
+        unsure = ", unsure" if self.unsure else ""
+        return f"DigitReading({self.digit} at {self.confidence:.1%}, box {self.box}{unsure})"
+
     def to_dict(self) -> dict:
         return {
             "digit": self.digit,
@@ -51,6 +55,10 @@ class Reading:
     text: str
     digits: list[DigitReading]
     unsure: bool
+
+    def __repr__(self) -> str:
+        unsure = ", unsure" if self.unsure else ""
+        return f"Reading({self.source!r}: {self.text!r}, {len(self.digits)} digits{unsure})"
 
     def to_dict(self) -> dict:
         return {

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import numpy as np
 import pytest
@@ -152,3 +153,36 @@ def test_custom_layers_without_a_model_file_are_refused():
 
     with pytest.raises(ConfigError, match="custom_layers need a model file"):
         digitnet.load(custom_layers=[type("Mine", (Layer,), {})])
+
+
+def test_evaluate_takes_an_images_labels_pair_like_a_dataset(network, mnist):
+    images, labels = mnist.test_images[:300], mnist.test_labels[:300]
+    on_dataset = network.evaluate(digitnet.Dataset("part", images, labels, images, labels))
+    for pair in ((images, labels), (images / 255.0, labels.tolist())):
+        report = network.evaluate(pair)
+        assert report["accuracy"] == on_dataset["accuracy"] and report["n"] == 300
+        assert report["loss"] == pytest.approx(on_dataset["loss"], rel=1e-5)
+
+
+@pytest.mark.parametrize(
+    ("data", "error", "message"),
+    [
+        (np.zeros((3, 28, 28)), TypeError, "an (images, labels) pair"),
+        ((np.zeros((3, 28, 28)), np.arange(2)), ValueError, "3 images but 2 labels"),
+        ((np.zeros((3, 28, 28)), np.array([0, 1, 12])), ValueError, "digits 0-9"),
+    ],
+)
+def test_evaluate_names_what_it_takes(network, data, error, message):
+    with pytest.raises(error, match=re.escape(message)):
+        network.evaluate(data)
+
+
+def test_dir_shows_the_lazy_api_and_results_print_short(network, mnist):
+    assert {"train", "load", "load_mnist", "Network", "Dataset"} <= set(dir(digitnet))
+    photo = Image.fromarray(255 - np.kron(mnist.test_images[0], np.ones((8, 8), np.uint8)))
+    prediction = network.predict_images([photo])[0]
+    assert repr(prediction) == f"Prediction('image 0': {prediction.digit} at " + (
+        f"{prediction.probabilities.max():.1%})"
+    )
+    reading = network.read_images([photo])[0]
+    assert len(repr(reading)) < 80 and len(repr(reading.digits)) < 80

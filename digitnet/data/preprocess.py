@@ -9,10 +9,12 @@ from digitnet.errors import DataError
 N_CLASSES = 10
 
 
-def to_inputs(images: np.ndarray, *, layout: str = "flat", dtype: type = np.float32) -> np.ndarray:
-    """uint8 images (n, 28, 28) to floats in [0, 1]: (n, 784) for layout "flat", (n, 1, 28, 28)
-    for "image" (convolutional networks)."""
-    scaled = images.astype(dtype) * dtype(1.0 / 255.0)
+def to_inputs(
+    images: np.ndarray, *, layout: str = "flat", dtype: type = np.float32, scale: float = 255.0
+) -> np.ndarray:
+    """uint8 images (n, 28, 28) (or floats, with scale=1) to floats in [0, 1]: (n, 784) for
+    layout "flat", (n, 1, 28, 28) for "image" (convolutional networks)."""
+    scaled = images.astype(dtype) * dtype(1.0 / scale)
     if layout == "flat":
         return scaled.reshape(len(images), int(np.prod(images.shape[1:])))
     if layout == "image":

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
-from digitnet.io import load_model
+from digitnet.io import ModelFile, load_model
 from digitnet.nn.model import Sequential
 from digitnet.predict import load_default_model
 
 
+def load_model_file_or_default(path: str | None) -> ModelFile:
+    """The model file at `path` (network and header), or the bundled one when path is None."""
+    return load_model(path) if path else load_default_model()
+
+
 def load_model_or_default(path: str | None) -> Sequential:
     """The network in `path`, or the bundled default model when path is None."""
-    return (load_model(path) if path else load_default_model()).model
+    return load_model_file_or_default(path).model
 
 
 def model_and_images(model_option: str | None, inputs: list[str]) -> tuple[str | None, list[str]]:

@@ -7,8 +7,8 @@ import json
 
 import numpy as np
 
-from digitnet.cli.models import load_model_or_default
-from digitnet.cli.options import add_data_options, dataset_from_args
+from digitnet.cli.models import load_model_file_or_default
+from digitnet.cli.options import add_model_data_options, data_for_model
 from digitnet.cli.run_control import check_output_path
 from digitnet.errors import DataError
 from digitnet.formats import figure_format, percent
@@ -34,7 +34,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--no-plot", action="store_true", help="do not write the picture")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
-    add_data_options(parser)
+    add_model_data_options(parser)
     parser.set_defaults(run=run)
 
 
@@ -43,8 +43,10 @@ def run(args: argparse.Namespace) -> int:
     if out:
         figure_format(out)  # refuse a .bmp before loading anything
         check_output_path(out, "--out", {"the model file": args.model})
-    model = load_model_or_default(args.model)
-    images, labels = dataset_from_args(args).split(args.split)
+    model_file = load_model_file_or_default(args.model)
+    model = model_file.model
+    data = data_for_model(args, model_file.meta, args.model or "the bundled model")
+    images, labels = data.dataset.split(args.split)
     if not 0 <= args.index < len(images):
         raise DataError(
             f"--index {args.index} is out of range: the {args.split} split has "
@@ -71,6 +73,7 @@ def run(args: argparse.Namespace) -> int:
                 {
                     "index": args.index,
                     "split": args.split,
+                    "data": data.dataset.source,
                     "label": label,
                     "digit": predicted,
                     "probabilities": [round(float(p), 6) for p in probabilities],
@@ -81,7 +84,10 @@ def run(args: argparse.Namespace) -> int:
         return 0
     verdict = "right" if predicted == label else "WRONG"
     print(ascii_art(image))
-    print(f"{args.split} image {args.index}: predicted {predicted}, true {label} ({verdict})")
+    of_data = f" of {data.description}" if data.description else ""
+    print(
+        f"{args.split} image {args.index}{of_data}: predicted {predicted}, true {label} ({verdict})"
+    )
     shares = (f"{digit}:{percent(p, 1)}" for digit, p in enumerate(probabilities))
     print("probabilities: " + "  ".join(shares))
     if out:

@@ -12,6 +12,7 @@ from pathlib import Path
 from digitnet.checkpoint import load_checkpoint, save_checkpoint
 from digitnet.cli.options import (
     DATA_OPTIONS,
+    absolute_paths,
     add_data_options,
     dataset_from_args,
     positive_int,
@@ -220,7 +221,7 @@ def run(args: argparse.Namespace) -> int:
     else:
         preset_name, model_config, train_config = configs_from_args(args)
         out = Path(args.out or "model.npz")
-    data_options = {key: getattr(args, key) for key in DATA_OPTIONS}
+    data_options = absolute_paths({key: getattr(args, key) for key in DATA_OPTIONS})
     check_writable(
         out,
         {

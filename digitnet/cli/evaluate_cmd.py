@@ -8,7 +8,7 @@ import json
 import numpy as np
 
 from digitnet.build import layout_of
-from digitnet.cli.models import load_model_file_or_default
+from digitnet.cli.models import add_model_arguments, chosen_model, load_model_file_or_default
 from digitnet.cli.options import (
     add_model_data_options,
     data_for_model,
@@ -31,11 +31,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "matrix of a model on a dataset's test split (default: the data the model was trained "
         "on, as its file records, else the bundled MNIST).",
     )
-    parser.add_argument(
-        "model",
-        nargs="?",
-        metavar="MODEL",
-        help="a model file written by `digitnet train` (default: the bundled model)",
+    add_model_arguments(
+        parser, "a model file written by `digitnet train` (default: the bundled model)"
     )
     add_model_data_options(parser)
     parser.add_argument("--split", choices=["test", "train"], default="test")
@@ -50,6 +47,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    args.model = chosen_model(args.model, args.model_option)
     if args.plot:
         figure_format(args.plot)  # refuse a .bmp before evaluating
     model_file = load_model_file_or_default(args.model)

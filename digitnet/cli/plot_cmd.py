@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from digitnet.build import layout_of
-from digitnet.cli.models import load_model_file_or_default
+from digitnet.cli.models import add_model_arguments, chosen_model, load_model_file_or_default
 from digitnet.cli.options import add_model_data_options, data_for_model, whole_number
 from digitnet.cli.run_control import output_folder
 from digitnet.data.preprocess import to_inputs
@@ -30,7 +30,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "marked, the most confidently wrong test images, the confusion matrix as a heat map, "
         "and the first layer's weights as 28x28 images.",
     )
-    parser.add_argument("model", nargs="?", metavar="MODEL", help="model file (default: bundled)")
+    add_model_arguments(parser, "model file (default: the bundled model)")
     parser.add_argument(
         "--kind",
         nargs="+",
@@ -57,6 +57,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    args.model = chosen_model(args.model, args.model_option)
     from digitnet import plots
 
     kinds = KINDS if "all" in args.kind else tuple(args.kind)

@@ -7,7 +7,7 @@ import json
 
 import numpy as np
 
-from digitnet.cli.models import load_model_file_or_default
+from digitnet.cli.models import add_model_arguments, chosen_model, load_model_file_or_default
 from digitnet.cli.options import add_model_data_options, data_for_model
 from digitnet.cli.run_control import check_output_path
 from digitnet.errors import DataError
@@ -24,7 +24,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "the ten probabilities for one image of the dataset, draw the digit in the terminal, "
         "and write a picture of it beside a bar chart of the probabilities.",
     )
-    parser.add_argument("model", nargs="?", metavar="MODEL", help="model file (default: bundled)")
+    add_model_arguments(parser, "model file (default: the bundled model)")
     parser.add_argument("--index", type=int, required=True, help="which image (0-based)")
     parser.add_argument("--split", choices=["test", "train"], default="test")
     parser.add_argument(
@@ -39,6 +39,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    args.model = chosen_model(args.model, args.model_option)
     out = None if args.no_plot else args.out or f"show-{args.split}-{args.index}.png"
     if out:
         figure_format(out)  # refuse a .bmp before loading anything

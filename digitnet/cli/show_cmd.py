@@ -20,9 +20,11 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "show",
         help="show one image, what the model predicts and the truth",
-        description="Seed 001's test_prediction: print the predicted and the true label and "
-        "the ten probabilities for one image of the dataset, draw the digit in the terminal, "
-        "and write a picture of it beside a bar chart of the probabilities.",
+        description="Look at one digit of a dataset through a model's eyes: print the digit "
+        "the model predicts, the true label and the ten probabilities, draw the digit in the "
+        "terminal, and write a picture of it beside a bar chart of the probabilities. The "
+        "digit is image --index N of the test split (or --split train) of the data the model "
+        "was trained on, unless the data options name other data.",
     )
     add_model_arguments(parser, "model file (default: the bundled model)")
     parser.add_argument("--index", type=int, required=True, help="which image (0-based)")

@@ -73,7 +73,13 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     )
     net.add_argument("--kernel-size", type=int, help="CNN kernel side (odd)")
     net.add_argument("--dropout", type=float, help="dropout rate after each hidden layer")
-    net.add_argument("--label-smoothing", type=float)
+    net.add_argument(
+        "--label-smoothing",
+        type=float,
+        metavar="X",
+        help="soften the targets: the true digit gets 1 - X + X/10, every other X/10 (0 <= X < 1; "
+        "softmax output only)",
+    )
     net.add_argument(
         "--deskew",
         action=argparse.BooleanOptionalAction,

@@ -110,7 +110,22 @@ def test_bad_files_are_reported_and_the_others_still_predicted(model, tmp_path):
     errors = [line for line in result.stderr.splitlines() if line.startswith("digitnet: error:")]
     assert len(errors) == 5
     assert "Traceback" not in result.stderr
-    assert "5 of 6 images could not be read" in result.stderr
+    assert (
+        "5 of 6 images gave no result: 4 could not be read, 1 was read, but no digit could be"
+        " taken from it" in result.stderr
+    )
+
+
+def test_a_blank_image_is_said_to_be_read_but_without_a_digit(tmp_path):
+    blank = tmp_path / "blank.png"
+    Image.new("L", (50, 50), 255).save(blank)
+    result = run_cli("predict", str(blank), str(blank))  # the bundled model
+    assert result.returncode == 1
+    assert f"digitnet: error: {blank}: no ink found: the image is blank" in result.stderr
+    assert result.stderr.splitlines()[-1] == (
+        "digitnet: 2 of 2 images gave no result: 2 were read, but no digit could be taken from them"
+    )
+    assert "could not be read" not in result.stderr
 
 
 def test_decompression_bomb_is_refused(model, tmp_path):

@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 from digitnet.cli.models import load_model_or_default, model_and_images
+from digitnet.cli.predict_cmd import failure_summary
 from digitnet.cli.run_control import check_output_path, output_folder
 from digitnet.errors import ConfigError, ImageError, OutputError
 from digitnet.formats import figure_format, percent
@@ -65,14 +66,19 @@ def run(args: argparse.Namespace) -> int:
         print("digitnet: --show: no display here; use --out FILE.png to write the picture",
               file=sys.stderr)  # fmt: skip
     model = load_model_or_default(model_path)
-    failures = 0
+    unreadable = without_digit = 0
     taken: set[str] = set()
     for path in inputs:
         try:
             grey = read_image(path)
+        except ImageError as error:
+            unreadable += 1
+            print(f"digitnet: error: {with_file_name(error, path)}", file=sys.stderr)
+            continue
+        try:
             reading = read_grey(model, grey, source=path)
         except ImageError as error:
-            failures += 1
+            without_digit += 1
             print(f"digitnet: error: {with_file_name(error, path)}", file=sys.stderr)
             continue
         stem = _unique_stem(Path(path).stem, taken)
@@ -85,9 +91,9 @@ def run(args: argparse.Namespace) -> int:
         if picture is not None or show:
             _draw(grey, reading, picture, show)
         print(json.dumps(reading.to_dict()) if args.json else describe(reading), flush=True)
-    if failures and len(inputs) > 1:
-        print(f"digitnet: {failures} of {len(inputs)} images could not be read", file=sys.stderr)
-    return 1 if failures else 0
+    if (unreadable or without_digit) and len(inputs) > 1:
+        print(failure_summary(unreadable, without_digit, len(inputs)), file=sys.stderr)
+    return 1 if unreadable or without_digit else 0
 
 
 def describe(reading: Reading) -> str:

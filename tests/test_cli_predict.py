@@ -128,6 +128,22 @@ def test_a_blank_image_is_said_to_be_read_but_without_a_digit(tmp_path):
     assert "could not be read" not in result.stderr
 
 
+def test_save_input_says_which_file_each_image_went_to(tmp_path):
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    files = [_draw(tmp_path / "a" / "x.png", 1), _draw(tmp_path / "b" / "x.png", 0)]
+    seen = tmp_path / "seen"
+    result = run_cli("predict", *map(str, files), "--save-input", str(seen), "--json")
+    assert result.returncode == 0, result.stderr
+    records = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [r["file"] for r in records] == list(map(str, files))
+    assert [r["saved_input"] for r in records] == [str(seen / "x.28x28.png"),
+                                                  str(seen / "x-2.28x28.png")]  # fmt: skip
+    plain = run_cli("predict", *map(str, files), "--save-input", str(seen)).stdout.splitlines()
+    assert plain[1].startswith(f"{files[1]}: 0 (")
+    assert plain[1].endswith(f"; saved its 28x28 as {seen / 'x-2.28x28.png'}")
+
+
 def test_decompression_bomb_is_refused(model, tmp_path):
     bomb = tmp_path / "bomb.png"
     Image.new("1", (10000, 10000)).save(bomb)  # 100 megapixels in a few kilobytes

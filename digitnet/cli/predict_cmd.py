@@ -40,13 +40,15 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--json",
         action="store_true",
-        help='one JSON object per line: {"file", "digit", "probabilities"}',
+        help='one JSON object per line: {"file", "digit", "probabilities", "unsure"}, and '
+        '"saved_input" with --save-input',
     )
     parser.add_argument(
         "--save-input",
         metavar="DIR",
         help="write the 28x28 image the network saw for each file into DIR (created if "
-        "missing) as NAME.28x28.png",
+        "missing) as NAME.28x28.png (NAME-2.28x28.png, ... when names repeat); each result "
+        "says which file it wrote",
     )
     parser.add_argument(
         "--min-confidence",
@@ -88,18 +90,22 @@ def run(args: argparse.Namespace) -> int:
             unreadable += not isinstance(outcome, NoDigitError)
             print(f"digitnet: error: {outcome}", file=sys.stderr)
             continue
+        saved = None
         if save_dir is not None:
-            name = _unique_name(Path(outcome.source).stem, saved_names)
+            saved = save_dir / _unique_name(Path(outcome.source).stem, saved_names)
             try:
-                save_mnist_png(outcome.input28, save_dir / name)
+                save_mnist_png(outcome.input28, saved)
             except ImageError as error:
                 raise OutputError(str(error)) from None
         if args.json:
-            print(json.dumps(outcome.to_dict()), flush=True)
+            record = outcome.to_dict() | ({"saved_input": str(saved)} if saved else {})
+            print(json.dumps(record), flush=True)
         else:
             confidence = 100 * outcome.probabilities[outcome.digit]
             unsure = ", unsure" if outcome.unsure else ""
-            print(f"{outcome.source}: {outcome.digit} ({confidence:.1f}%{unsure})", flush=True)
+            where = f"; saved its 28x28 as {saved}" if saved else ""
+            print(f"{outcome.source}: {outcome.digit} ({confidence:.1f}%{unsure}){where}",
+                  flush=True)  # fmt: skip
     if (unreadable or without_digit) and len(inputs) > 1:
         print(failure_summary(unreadable, without_digit, len(inputs)), file=sys.stderr)
     return 1 if unreadable or without_digit else 0

@@ -32,7 +32,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--out",
         metavar="FILE",
-        help="picture to write, .png, .jpg, .pdf or .svg (default show-<split>-<N>.png)",
+        help="picture to write, .png, .jpg, .pdf or .svg (default show-<split>-<N>.png; "
+        "with --json none unless --out is given)",
     )
     parser.add_argument("--no-plot", action="store_true", help="do not write the picture")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
@@ -40,9 +41,15 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(run=run)
 
 
+def _default_picture(args: argparse.Namespace) -> str | None:
+    """show-<split>-<N>.png, or None with --json: JSON output is for scripts, which name the
+    picture they want."""
+    return None if args.json else f"show-{args.split}-{args.index}.png"
+
+
 def run(args: argparse.Namespace) -> int:
     args.model = chosen_model(args.model, args.model_option)
-    out = None if args.no_plot else args.out or f"show-{args.split}-{args.index}.png"
+    out = None if args.no_plot else args.out or _default_picture(args)
     if out:
         figure_format(out)  # refuse a .bmp before loading anything
         check_output_path(out, "--out", {"the model file": args.model})

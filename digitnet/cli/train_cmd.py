@@ -289,11 +289,27 @@ def run(args: argparse.Namespace) -> int:
         return 128 + stop.signal
     save_model(out, fitted.model, meta)
     written = [out, *write_training_artifacts(out, result.history, plot=not args.no_plot)]
+    if args.resume:  # only now: the model file is complete (save_model writes atomically)
+        _remove_checkpoint(Path(args.resume), quiet=args.quiet)
     if result.stop_reason == "diverged":
         raise TrainingDiverged(f"{result.message}; saved them to {out}")
     _warn_if_the_cost_rose(result.history)
     _print_results(fitted.results, written, result.stop_reason, args.json)
     return 0
+
+
+def _remove_checkpoint(checkpoint: Path, *, quiet: bool) -> None:
+    """Delete the checkpoint a finished run resumed from, saying so on stderr; a warning, not
+    an error, when it cannot be deleted (the model is written)."""
+    try:
+        checkpoint.unlink(missing_ok=True)
+    except OSError as error:
+        reason = error.strerror or error
+        print(f"digitnet: warning: cannot remove the checkpoint {checkpoint} ({reason}); "
+              "the run has finished without it", file=sys.stderr)  # fmt: skip
+        return
+    if not quiet:
+        print(f"removed the checkpoint {checkpoint}: the run has finished", file=sys.stderr)
 
 
 def _refuse_other_data(dataset: Dataset, fingerprint: str | None, saved_data: dict) -> None:

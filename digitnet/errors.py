@@ -19,6 +19,10 @@ class ImageError(DigitnetError):
     """A user image cannot be read or turned into a 28x28 digit."""
 
 
+class NoDigitError(ImageError):
+    """An image file was read, but no digit could be taken from it (blank, specks, lines)."""
+
+
 class ConfigError(DigitnetError):
     """A setting (preset, option, hyperparameter) is invalid."""
 

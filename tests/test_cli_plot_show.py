@@ -145,6 +145,16 @@ def test_show_writes_the_format_its_out_suffix_names(tmp_path, name, magic):
             assert image.format == "JPEG" and image.size == (900, 400)
 
 
+def test_show_json_writes_a_picture_only_when_out_names_one(tmp_path):
+    result = run_cli("show", "--index", "4", "--json", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["png"] is None
+    assert list(tmp_path.iterdir()) == []
+    named = run_cli("show", "--index", "4", "--json", "--out", "four.png", cwd=tmp_path)
+    assert json.loads(named.stdout)["png"] == "four.png"
+    assert (tmp_path / "four.png").stat().st_size > 1000
+
+
 def test_show_refuses_a_picture_format_it_cannot_write(tmp_path):
     result = run_cli("show", "--index", "4", "--out", str(tmp_path / "four.bmp"))
     assert_one_line_error(result, "four.bmp", "cannot write a .bmp figure", ".png, .jpg")

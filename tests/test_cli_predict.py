@@ -110,7 +110,38 @@ def test_bad_files_are_reported_and_the_others_still_predicted(model, tmp_path):
     errors = [line for line in result.stderr.splitlines() if line.startswith("digitnet: error:")]
     assert len(errors) == 5
     assert "Traceback" not in result.stderr
-    assert "5 of 6 images could not be read" in result.stderr
+    assert (
+        "5 of 6 images gave no result: 4 could not be read, 1 was read, but no digit could be"
+        " taken from it" in result.stderr
+    )
+
+
+def test_a_blank_image_is_said_to_be_read_but_without_a_digit(tmp_path):
+    blank = tmp_path / "blank.png"
+    Image.new("L", (50, 50), 255).save(blank)
+    result = run_cli("predict", str(blank), str(blank))  # the bundled model
+    assert result.returncode == 1
+    assert f"digitnet: error: {blank}: no ink found: the image is blank" in result.stderr
+    assert result.stderr.splitlines()[-1] == (
+        "digitnet: 2 of 2 images gave no result: 2 were read, but no digit could be taken from them"
+    )
+    assert "could not be read" not in result.stderr
+
+
+def test_save_input_says_which_file_each_image_went_to(tmp_path):
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    files = [_draw(tmp_path / "a" / "x.png", 1), _draw(tmp_path / "b" / "x.png", 0)]
+    seen = tmp_path / "seen"
+    result = run_cli("predict", *map(str, files), "--save-input", str(seen), "--json")
+    assert result.returncode == 0, result.stderr
+    records = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [r["file"] for r in records] == list(map(str, files))
+    assert [r["saved_input"] for r in records] == [str(seen / "x.28x28.png"),
+                                                  str(seen / "x-2.28x28.png")]  # fmt: skip
+    plain = run_cli("predict", *map(str, files), "--save-input", str(seen)).stdout.splitlines()
+    assert plain[1].startswith(f"{files[1]}: 0 (")
+    assert plain[1].endswith(f"; saved its 28x28 as {seen / 'x-2.28x28.png'}")
 
 
 def test_decompression_bomb_is_refused(model, tmp_path):

@@ -71,6 +71,23 @@ def test_read_save_input_writes_each_digit_as_the_network_saw_it(numbers, tmp_pa
         assert pixels.shape == (28, 28) and pixels.max() > 200 and np.median(pixels) < 20
 
 
+def test_read_save_input_says_which_file_each_digit_went_to(numbers, tmp_path):
+    (tmp_path / "again").mkdir()
+    path, text = numbers[0]
+    twin = tmp_path / "again" / path.name  # the same name in another folder
+    twin.write_bytes(path.read_bytes())
+    out = tmp_path / "inputs"
+    result = run_cli("read", str(path), str(twin), "--save-input", str(out), "--json")
+    assert result.returncode == 0, result.stderr
+    records = [json.loads(line) for line in result.stdout.splitlines()]
+    for record, stem in zip(records, (path.stem, f"{path.stem}-2"), strict=True):
+        saved = [digit["saved_input"] for digit in record["digits"]]
+        assert saved == [str(out / f"{stem}.digit-{k}.28x28.png") for k in range(1, len(text) + 1)]
+    plain = run_cli("read", str(twin), str(path), "--save-input", str(out)).stdout.splitlines()
+    assert plain[1].endswith(f", {out / f'{path.stem}-2.digit-{len(text)}.28x28.png'}")
+    assert f"; saved the 28x28s as {out / (path.stem + '.digit-1.28x28.png')}, " in plain[0]
+
+
 def test_read_out_draws_one_picture_for_one_file_and_a_folder_for_several(numbers, tmp_path):
     picture = tmp_path / "read.png"
     result = run_cli("read", str(numbers[0][0]), "--out", str(picture))
@@ -134,7 +151,8 @@ def test_bad_files_get_one_line_each_and_the_others_are_still_read(numbers, tmp_
         f"digitnet: error: {empty}: the file is empty",
         errors[2],
         f"digitnet: error: {missing}: no such file",
-        "digitnet: 4 of 5 images could not be read",
+        "digitnet: 4 of 5 images gave no result: 2 could not be read, 2 were read, but no digit "
+        "could be taken from them",
     ]
     assert errors[2].startswith(f"digitnet: error: {page}: found ")
     assert "separate marks, more than the 40" in errors[2]

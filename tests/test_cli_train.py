@@ -290,3 +290,29 @@ def test_a_validation_that_is_neither_fraction_nor_count_is_a_usage_error(amount
     result = run_cli("train", "--validation", amount)
     assert result.returncode == 2
     assert "a fraction in [0, 1) or a whole number of images" in result.stderr.splitlines()[-1]
+
+
+def test_a_resumed_run_removes_its_checkpoint_once_the_model_is_written(tmp_path):
+    tiny = ["--train-limit", "300", "--test-limit", "50", "--validation", "0", "--hidden", "16",
+            "--batch-size", "10", "--epochs", "100", "--log-every", "5", "--no-plot"]  # fmt: skip
+    process = subprocess.Popen(
+        [sys.executable, "-m", "digitnet", "train", *tiny, "--out", "run.npz"],
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        stdin=subprocess.DEVNULL,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+    )
+    for line in process.stderr:  # wait until training is under way
+        if line.startswith("step 10/"):
+            break
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=60)
+    checkpoint = tmp_path / "run.ckpt.npz"
+    assert process.returncode == 130 and checkpoint.exists(), stderr
+    resumed = run_cli("train", "--resume", "run.ckpt.npz", cwd=tmp_path)
+    assert resumed.returncode == 0, resumed.stderr
+    assert load_model(tmp_path / "run.npz").meta["results"]["stop_reason"] == "completed"
+    assert not checkpoint.exists()
+    assert "removed the checkpoint run.ckpt.npz: the run has finished" in resumed.stderr

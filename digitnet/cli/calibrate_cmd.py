@@ -6,6 +6,7 @@ import argparse
 import json
 from dataclasses import asdict
 
+from digitnet.cli.models import add_model_arguments, chosen_model
 from digitnet.errors import DigitnetError
 from digitnet.evaluation.holdout import calibrate_file
 
@@ -18,7 +19,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "seed and size its file records), fit the softmax temperature there and choose the "
         "unsure threshold, then write the model with both.",
     )
-    parser.add_argument("model", help="a model file trained with --validation > 0")
+    add_model_arguments(parser, "a model file trained with --validation > 0")
     parser.add_argument("--out", help="where to write the calibrated model")
     parser.add_argument("--in-place", action="store_true", help="overwrite MODEL")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
@@ -26,6 +27,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    args.model = chosen_model(args.model, args.model_option)
+    if args.model is None:
+        raise DigitnetError("no model file given (usage: digitnet calibrate MODEL --out FILE)")
     if bool(args.out) == bool(args.in_place):
         raise DigitnetError("give exactly one of --out FILE or --in-place")
     calibration, written = calibrate_file(args.model, args.out or args.model)

@@ -8,8 +8,14 @@ import json
 import numpy as np
 
 from digitnet.build import layout_of
-from digitnet.cli.models import load_model_or_default
-from digitnet.cli.options import add_data_options, dataset_from_args, positive_int
+from digitnet.cli.models import add_model_arguments, chosen_model, load_model_file_or_default
+from digitnet.cli.options import (
+    add_model_data_options,
+    data_for_model,
+    given_data_options,
+    positive_int,
+    recorded_data_options,
+)
 from digitnet.cli.run_control import check_output_path
 from digitnet.data.preprocess import take_first, to_inputs
 from digitnet.evaluation.calibration import unsure_report
@@ -22,15 +28,13 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "evaluate",
         help="measure a model on the test set",
         description="Accuracy, mean cost, per-class precision/recall/F1 and the confusion "
-        "matrix of a model on a dataset's test split (default: the bundled MNIST).",
+        "matrix of a model on a dataset's test split (default: the data the model was trained "
+        "on, as its file records, else the bundled MNIST).",
     )
-    parser.add_argument(
-        "model",
-        nargs="?",
-        metavar="MODEL",
-        help="a model file written by `digitnet train` (default: the bundled model)",
+    add_model_arguments(
+        parser, "a model file written by `digitnet train` (default: the bundled model)"
     )
-    add_data_options(parser)
+    add_model_data_options(parser)
     parser.add_argument("--split", choices=["test", "train"], default="test")
     parser.add_argument("--limit", type=positive_int, help="evaluate on the first N images only")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
@@ -43,14 +47,19 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    args.model = chosen_model(args.model, args.model_option)
     if args.plot:
         figure_format(args.plot)  # refuse a .bmp before evaluating
-        inputs = {"the model file": args.model, "the --train-csv file": args.train_csv,
-                  "the --test-csv file": args.test_csv}  # fmt: skip
+    model_file = load_model_file_or_default(args.model)
+    model = model_file.model
+    if args.plot:
+        csv_files = {**recorded_data_options(model_file.meta), **given_data_options(args)}
+        inputs = {"the model file": args.model, "the --train-csv file": csv_files.get("train_csv"),
+                  "the --test-csv file": csv_files.get("test_csv")}  # fmt: skip
         check_output_path(args.plot, "--plot", inputs)
-    model = load_model_or_default(args.model)
     name = args.model or "the bundled model"
-    images, labels = dataset_from_args(args).split(args.split)
+    data = data_for_model(args, model_file.meta, name)
+    images, labels = data.dataset.split(args.split)
     images, labels = take_first(images, labels, args.limit)
     report = evaluate(model, to_inputs(images, layout=layout_of(model)), labels)
     report.pop("predicted")
@@ -64,9 +73,12 @@ def run(args: argparse.Namespace) -> int:
         confusion = np.array(report["confusion"])
         plot_confusion(confusion, args.plot, title=f"{name} ({args.split})")
     if args.json:
-        print(json.dumps({"model": name, "split": args.split, **report}))
+        print(
+            json.dumps({"model": name, "data": data.dataset.source, "split": args.split, **report})
+        )
         return 0
-    print(format_report(report, f"{name} on {report['n']} {args.split} images"))
+    of_data = f" of {data.description}" if data.description else ""
+    print(format_report(report, f"{name} on {report['n']} {args.split} images{of_data}"))
     if args.plot:
         print(f"wrote {args.plot}")
     return 0

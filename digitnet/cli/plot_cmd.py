@@ -9,8 +9,8 @@ from pathlib import Path
 import numpy as np
 
 from digitnet.build import layout_of
-from digitnet.cli.models import load_model_or_default
-from digitnet.cli.options import add_data_options, dataset_from_args, whole_number
+from digitnet.cli.models import add_model_arguments, chosen_model, load_model_file_or_default
+from digitnet.cli.options import add_model_data_options, data_for_model, whole_number
 from digitnet.cli.run_control import output_folder
 from digitnet.data.preprocess import to_inputs
 from digitnet.errors import DataError
@@ -30,7 +30,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "marked, the most confidently wrong test images, the confusion matrix as a heat map, "
         "and the first layer's weights as 28x28 images.",
     )
-    parser.add_argument("model", nargs="?", metavar="MODEL", help="model file (default: bundled)")
+    add_model_arguments(parser, "model file (default: the bundled model)")
     parser.add_argument(
         "--kind",
         nargs="+",
@@ -52,11 +52,12 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         default=64,
         help=f"digits in the predictions grid, 1 to {MAX_COUNT} (default 64)",
     )
-    add_data_options(parser)
+    add_model_data_options(parser)
     parser.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    args.model = chosen_model(args.model, args.model_option)
     from digitnet import plots
 
     kinds = KINDS if "all" in args.kind else tuple(args.kind)
@@ -65,7 +66,8 @@ def run(args: argparse.Namespace) -> int:
         out_dir = output_folder(args.out_dir, "--out-dir")
     else:
         out_dir = model_path.parent if args.model else Path(".")
-    model = load_model_or_default(args.model)
+    model_file = load_model_file_or_default(args.model)
+    model = model_file.model
     stem = model_path.stem
     written: list[Path] = []
     if "history" in kinds:
@@ -74,7 +76,10 @@ def run(args: argparse.Namespace) -> int:
             history = read_history(history_path)
             written.append(plots.plot_history(history, out_dir / f"{stem}.cost.png", title=stem))
     if any(kind in kinds for kind in ("predictions", "mistakes", "confusion", "reliability")):
-        images, labels = dataset_from_args(args).split("test")
+        data = data_for_model(args, model_file.meta, args.model or "the bundled model")
+        images, labels = data.dataset.split("test")
+        if data.description:
+            print(f"test images of {data.description}")
         report = evaluate(model, to_inputs(images, layout=layout_of(model)), labels)
         digits = images.astype(np.float32) / 255.0
         if "predictions" in kinds:

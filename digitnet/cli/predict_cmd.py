@@ -15,7 +15,7 @@ from digitnet.atomic import write_text_atomically
 from digitnet.cli.models import load_model_or_default, model_and_images
 from digitnet.cli.run_control import check_output_path, output_folder
 from digitnet.data.kaggle_csv import read_kaggle_csv
-from digitnet.errors import ConfigError, ImageError, OutputError
+from digitnet.errors import ConfigError, ImageError, NoDigitError, OutputError
 from digitnet.images import save_mnist_png
 from digitnet.predict import predict_files, probabilities_for
 
@@ -40,13 +40,15 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--json",
         action="store_true",
-        help='one JSON object per line: {"file", "digit", "probabilities"}',
+        help='one JSON object per line: {"file", "digit", "probabilities", "unsure"}, and '
+        '"saved_input" with --save-input',
     )
     parser.add_argument(
         "--save-input",
         metavar="DIR",
         help="write the 28x28 image the network saw for each file into DIR (created if "
-        "missing) as NAME.28x28.png",
+        "missing) as NAME.28x28.png (NAME-2.28x28.png, ... when names repeat); each result "
+        "says which file it wrote",
     )
     parser.add_argument(
         "--min-confidence",
@@ -80,28 +82,45 @@ def run(args: argparse.Namespace) -> int:
         if not 0.0 <= args.min_confidence <= 1.0:
             raise ConfigError(f"--min-confidence must be in [0, 1], got {args.min_confidence}")
         model.min_confidence = args.min_confidence
-    failures = 0
+    unreadable = without_digit = 0
     saved_names: set[str] = set()
     for outcome in predict_files(model, inputs):
         if isinstance(outcome, ImageError):
-            failures += 1
+            without_digit += isinstance(outcome, NoDigitError)
+            unreadable += not isinstance(outcome, NoDigitError)
             print(f"digitnet: error: {outcome}", file=sys.stderr)
             continue
+        saved = None
         if save_dir is not None:
-            name = _unique_name(Path(outcome.source).stem, saved_names)
+            saved = save_dir / _unique_name(Path(outcome.source).stem, saved_names)
             try:
-                save_mnist_png(outcome.input28, save_dir / name)
+                save_mnist_png(outcome.input28, saved)
             except ImageError as error:
                 raise OutputError(str(error)) from None
         if args.json:
-            print(json.dumps(outcome.to_dict()), flush=True)
+            record = outcome.to_dict() | ({"saved_input": str(saved)} if saved else {})
+            print(json.dumps(record), flush=True)
         else:
             confidence = 100 * outcome.probabilities[outcome.digit]
             unsure = ", unsure" if outcome.unsure else ""
-            print(f"{outcome.source}: {outcome.digit} ({confidence:.1f}%{unsure})", flush=True)
-    if failures and len(inputs) > 1:
-        print(f"digitnet: {failures} of {len(inputs)} images could not be read", file=sys.stderr)
-    return 1 if failures else 0
+            where = f"; saved its 28x28 as {saved}" if saved else ""
+            print(f"{outcome.source}: {outcome.digit} ({confidence:.1f}%{unsure}){where}",
+                  flush=True)  # fmt: skip
+    if (unreadable or without_digit) and len(inputs) > 1:
+        print(failure_summary(unreadable, without_digit, len(inputs)), file=sys.stderr)
+    return 1 if unreadable or without_digit else 0
+
+
+def failure_summary(unreadable: int, without_digit: int, total: int) -> str:
+    """The closing line when some of `total` images gave nothing: those that could not be read
+    told apart from those read without a digit found in them (blank, say)."""
+    if not without_digit:
+        return f"digitnet: {unreadable} of {total} images could not be read"
+    were, them = ("was", "it") if without_digit == 1 else ("were", "them")
+    parts = [f"{unreadable} could not be read"] if unreadable else []
+    parts.append(f"{without_digit} {were} read, but no digit could be taken from {them}")
+    failed = unreadable + without_digit
+    return f"digitnet: {failed} of {total} images gave no result: {', '.join(parts)}"
 
 
 def _unique_name(stem: str, taken: set[str]) -> str:

@@ -6,9 +6,11 @@ import argparse
 import json
 import os
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 
 from digitnet.cli.models import load_model_or_default, model_and_images
+from digitnet.cli.predict_cmd import failure_summary
 from digitnet.cli.run_control import check_output_path, output_folder
 from digitnet.errors import ConfigError, ImageError, OutputError
 from digitnet.formats import figure_format, percent
@@ -34,13 +36,15 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "--json",
         action="store_true",
         help='one JSON object per line: {"file", "text", "digits": [{"digit", '
-        '"probabilities", "box", "unsure"}], "unsure"}; boxes are [x0, y0, x1, y1] pixels',
+        '"probabilities", "box", "unsure"}], "unsure"}; boxes are [x0, y0, x1, y1] pixels; '
+        'with --save-input each digit also has "saved_input"',
     )
     parser.add_argument(
         "--save-input",
         metavar="DIR",
         help="write each digit's 28x28 as the network saw it into DIR (created if missing) as "
-        "NAME.digit-K.28x28.png, K = 1 for the leftmost digit",
+        "NAME.digit-K.28x28.png, K = 1 for the leftmost digit (NAME-2 when names repeat); "
+        "each result says which files it wrote",
     )
     parser.add_argument(
         "--out",
@@ -65,40 +69,58 @@ def run(args: argparse.Namespace) -> int:
         print("digitnet: --show: no display here; use --out FILE.png to write the picture",
               file=sys.stderr)  # fmt: skip
     model = load_model_or_default(model_path)
-    failures = 0
+    unreadable = without_digit = 0
     taken: set[str] = set()
     for path in inputs:
         try:
             grey = read_image(path)
+        except ImageError as error:
+            unreadable += 1
+            print(f"digitnet: error: {with_file_name(error, path)}", file=sys.stderr)
+            continue
+        try:
             reading = read_grey(model, grey, source=path)
         except ImageError as error:
-            failures += 1
+            without_digit += 1
             print(f"digitnet: error: {with_file_name(error, path)}", file=sys.stderr)
             continue
         stem = _unique_stem(Path(path).stem, taken)
-        if save_dir is not None:
-            for position, digit in enumerate(reading.digits, 1):
-                _write(
-                    save_mnist_png, digit.input28, save_dir / f"{stem}.digit-{position}.28x28.png"
-                )
+        saved = _save_inputs(reading, save_dir, stem) if save_dir is not None else []
         picture = out_file or (out_dir / f"{stem}.read.png" if out_dir else None)
         if picture is not None or show:
             _draw(grey, reading, picture, show)
-        print(json.dumps(reading.to_dict()) if args.json else describe(reading), flush=True)
-    if failures and len(inputs) > 1:
-        print(f"digitnet: {failures} of {len(inputs)} images could not be read", file=sys.stderr)
-    return 1 if failures else 0
+        print(_record(reading, saved) if args.json else describe(reading, saved), flush=True)
+    if (unreadable or without_digit) and len(inputs) > 1:
+        print(failure_summary(unreadable, without_digit, len(inputs)), file=sys.stderr)
+    return 1 if unreadable or without_digit else 0
 
 
-def describe(reading: Reading) -> str:
-    """ "photo.jpg: 42 (4 99.8%, 2 97.1%)", with "(unsure)" after the number and "unsure"
-    after each doubtful digit when the model is unsure."""
+def describe(reading: Reading, saved: Sequence[Path] = ()) -> str:
+    """ "photo.jpg: 42 [4 99.8%, 2 97.1%]", with "(unsure)" after the number and "unsure"
+    after each doubtful digit when the model is unsure, and the `saved` 28x28 files."""
     digits = ", ".join(
         f"{d.digit} {percent(d.confidence, 1)}{' unsure' if d.unsure else ''}"
         for d in reading.digits
     )
     status = " (unsure)" if reading.unsure else ""
-    return f"{reading.source}: {reading.text}{status} [{digits}]"
+    where = f"; saved the 28x28s as {', '.join(map(str, saved))}" if saved else ""
+    return f"{reading.source}: {reading.text}{status} [{digits}]{where}"
+
+
+def _record(reading: Reading, saved: Sequence[Path]) -> str:
+    """The JSON line of one image; each digit names its saved 28x28 file when there is one."""
+    record = reading.to_dict()
+    for digit, path in zip(record["digits"], saved):
+        digit["saved_input"] = str(path)
+    return json.dumps(record)
+
+
+def _save_inputs(reading: Reading, save_dir: Path, stem: str) -> list[Path]:
+    """Write each digit's 28x28 as STEM.digit-K.28x28.png; the paths, left to right."""
+    paths = [save_dir / f"{stem}.digit-{k}.28x28.png" for k in range(1, len(reading.digits) + 1)]
+    for digit, path in zip(reading.digits, paths, strict=True):
+        _write(save_mnist_png, digit.input28, path)
+    return paths
 
 
 def _out_target(

@@ -1,4 +1,4 @@
-"""`digitnet serve [--model MODEL] [--host HOST] [--port PORT]`: the drawing page and its API."""
+"""`digitnet serve [MODEL] [--host HOST] [--port PORT]`: the drawing page and its API."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import errno
 import socket
 import sys
 
+from digitnet.cli.models import add_model_arguments, chosen_model
 from digitnet.errors import ConfigError
 
 DEFAULT_HOST = "127.0.0.1"
@@ -23,7 +24,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "(POST /api/predict, GET /api/model, GET /healthz). One log line per request on "
         "stderr; Ctrl-C stops the server.",
     )
-    parser.add_argument("--model", help="model file (.npz); default: the bundled model")
+    add_model_arguments(parser, "model file (.npz); default: the bundled model")
     parser.add_argument(
         "--host",
         default=DEFAULT_HOST,
@@ -46,7 +47,8 @@ def run(args: argparse.Namespace) -> int:
     from digitnet.predict import load_default_model
     from digitnet.web.app import create_app
 
-    model_file = load_model(args.model) if args.model else load_default_model()
+    model_path = chosen_model(args.model, args.model_option)
+    model_file = load_model(model_path) if model_path else load_default_model()
     app = create_app(model_file.model, model_file.meta)
     sock = listening_socket(args.host, args.port)
     config = uvicorn.Config(

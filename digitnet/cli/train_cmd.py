@@ -12,6 +12,7 @@ from pathlib import Path
 from digitnet.checkpoint import load_checkpoint, save_checkpoint
 from digitnet.cli.options import (
     DATA_OPTIONS,
+    absolute_paths,
     add_data_options,
     dataset_from_args,
     positive_int,
@@ -72,7 +73,13 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     )
     net.add_argument("--kernel-size", type=int, help="CNN kernel side (odd)")
     net.add_argument("--dropout", type=float, help="dropout rate after each hidden layer")
-    net.add_argument("--label-smoothing", type=float)
+    net.add_argument(
+        "--label-smoothing",
+        type=float,
+        metavar="X",
+        help="soften the targets: the true digit gets 1 - X + X/10, every other X/10 (0 <= X < 1; "
+        "softmax output only)",
+    )
     net.add_argument(
         "--deskew",
         action=argparse.BooleanOptionalAction,
@@ -239,7 +246,7 @@ def run(args: argparse.Namespace) -> int:
     else:
         preset_name, model_config, train_config = configs_from_args(args)
         out = Path(args.out or "model.npz")
-    data_options = {key: getattr(args, key) for key in DATA_OPTIONS}
+    data_options = absolute_paths({key: getattr(args, key) for key in DATA_OPTIONS})
     check_writable(
         out,
         {
@@ -301,11 +308,27 @@ def run(args: argparse.Namespace) -> int:
         return 128 + stop.signal
     save_model(out, fitted.model, meta)
     written = [out, *write_training_artifacts(out, result.history, plot=not args.no_plot)]
+    if args.resume:  # only now: the model file is complete (save_model writes atomically)
+        _remove_checkpoint(Path(args.resume), quiet=args.quiet)
     if result.stop_reason == "diverged":
         raise TrainingDiverged(f"{result.message}; saved them to {out}")
     _warn_if_the_cost_rose(result.history)
     _print_results(fitted.results, written, result.stop_reason, args.json)
     return 0
+
+
+def _remove_checkpoint(checkpoint: Path, *, quiet: bool) -> None:
+    """Delete the checkpoint a finished run resumed from, saying so on stderr; a warning, not
+    an error, when it cannot be deleted (the model is written)."""
+    try:
+        checkpoint.unlink(missing_ok=True)
+    except OSError as error:
+        reason = error.strerror or error
+        print(f"digitnet: warning: cannot remove the checkpoint {checkpoint} ({reason}); "
+              "the run has finished without it", file=sys.stderr)  # fmt: skip
+        return
+    if not quiet:
+        print(f"removed the checkpoint {checkpoint}: the run has finished", file=sys.stderr)
 
 
 def _refuse_other_data(dataset: Dataset, fingerprint: str | None, saved_data: dict) -> None:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from digitnet.errors import ImageError
+from digitnet.errors import ImageError, NoDigitError
 from digitnet.images.clutter import clutter_free, only_an_edge
 from digitnet.images.decode import MIN_CONTRAST, WORK_SIDE, read_image
 from digitnet.images.lines import only_printed_lines, remove_paper_pattern, stroke_width
@@ -179,12 +179,13 @@ def frame_digit(ink: InkMap) -> np.ndarray:
 
 
 def prepare_image(path: str | os.PathLike[str]) -> np.ndarray:
-    """A user's image file -> the (28, 28) float32 the network sees; ImageError names the file."""
+    """A user's image file -> the (28, 28) float32 the network sees; ImageError names the file
+    (NoDigitError when the file was read but holds no digit)."""
     grey = read_image(path)
     try:
         return to_mnist(grey, ink="auto")
     except ImageError as error:
-        raise ImageError(f"{os.fspath(path)}: {error}") from error
+        raise NoDigitError(f"{os.fspath(path)}: {error}") from error
 
 
 def canvas_to_mnist(pixels: np.ndarray, *, ink: str = "light") -> np.ndarray:

@@ -477,3 +477,14 @@ def test_predict_answers_say_whether_the_model_is_unsure(client, digits):
     image, _ = digits[0]
     answer = post_json(client, {"pixels": (image / 255).tolist(), "preprocess": False}).json()
     assert answer["unsure"] is False or answer["unsure"] is True
+
+
+# ---- what newcomers send: bytes without a scale, dark ink, raw image files -----------------
+
+
+def test_0_255_pixels_without_a_scale_are_told_to_send_scale_255(client, digits):
+    image, _ = digits[0]
+    message = assert_error(post_json(client, {"pixels": image.tolist()}), 422, '"scale": 255')
+    assert f"found {image.max()}" in message
+    over_255 = {"pixels": [[300] + ROW[1:]] + [ROW] * 27}  # not bytes either: no such hint
+    assert '"scale"' not in assert_error(post_json(client, over_255), 422, "found 300")

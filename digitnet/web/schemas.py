@@ -109,7 +109,10 @@ def pixel_array(pixels: object, scale: int) -> np.ndarray:
     low, high = values.min(), values.max()
     if low < 0 or high > scale:
         found = low if low < 0 else high
-        raise InputError(f"pixel values must be in [0, {scale}] for scale {scale}, found {found:g}")
+        hint = '; send "scale": 255 with 0-255 pixels' if scale == 1 and 1 < found <= 255 else ""
+        raise InputError(
+            f"pixel values must be in [0, {scale}] for scale {scale}, found {found:g}{hint}"
+        )
     return values / scale
 
 

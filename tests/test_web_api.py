@@ -20,7 +20,7 @@ from PIL import Image, ImageDraw
 from digitnet.cli import serve_cmd
 from digitnet.config import ModelConfig, TrainConfig
 from digitnet.data.datasets import Dataset
-from digitnet.errors import ConfigError, ModelFileError
+from digitnet.errors import ConfigError, ImageError, ModelFileError
 from digitnet.images import canvas_to_mnist, decode_image_bytes, to_mnist
 from digitnet.nn import Deskew, Sequential, deskew
 from digitnet.pipeline import fit, prepare_data, random_streams
@@ -112,7 +112,8 @@ def test_model_info_describes_the_network_and_the_limits(client, trained):
     assert re.fullmatch(r"\d+\.\d+\.\d+.*", info["digitnet_version"])
     assert info["input"]["max_body_bytes"] == MAX_BODY_BYTES == 5 * 1024 * 1024
     assert info["input"]["scales"] == [1, 255]
-    assert "ink intensity" in info["input"]["convention"]
+    assert info["input"]["inks"] == ["auto", "light", "dark"]
+    assert "grey levels" in info["input"]["convention"]
 
 
 def test_page_and_assets_are_served_without_external_urls(client):
@@ -488,3 +489,53 @@ def test_0_255_pixels_without_a_scale_are_told_to_send_scale_255(client, digits)
     assert f"found {image.max()}" in message
     over_255 = {"pixels": [[300] + ROW[1:]] + [ROW] * 27}  # not bytes either: no such hint
     assert '"scale"' not in assert_error(post_json(client, over_255), 422, "found 300")
+
+
+def test_a_dark_on_light_28x28_is_read_like_an_image_file(client, digits):
+    for image, label in digits[:3]:
+        paper = 1 - image / 255  # a black digit on white, as drawn with a pen
+        response = post_json(client, {"pixels": paper.tolist()})
+        assert response.status_code == 200, response.text
+        answer = response.json()
+        assert answer["digit"] == label
+        np.testing.assert_allclose(answer["input28"], to_mnist(paper, ink="auto"), atol=1e-3)
+
+
+def test_a_dark_on_light_28x28_unpreprocessed_is_inverted(client, trained, digits):
+    image, label = digits[1]
+    paper = 255 - image
+    response = post_json(client, {"pixels": paper.tolist(), "scale": 255, "preprocess": False})
+    assert response.status_code == 200, response.text
+    answer = response.json()
+    assert answer["digit"] == label
+    np.testing.assert_allclose(
+        answer["probabilities"], probabilities_for(trained, image / 255)[0], atol=1e-5
+    )
+
+
+def test_an_explicit_ink_overrides_the_detection(client, trained, digits):
+    image, _ = digits[2]
+    as_paper = post_json(
+        client, {"pixels": image.tolist(), "scale": 255, "preprocess": False, "ink": "dark"}
+    )
+    assert as_paper.status_code == 200, as_paper.text
+    expected = probabilities_for(trained, 1 - image / 255)[0]  # the digit taken for the paper
+    np.testing.assert_allclose(as_paper.json()["probabilities"], expected, atol=1e-5)
+    canvas = 255 - upscaled_canvas(image, factor=4, shape=(160, 200), at=(10, 70))
+    with pytest.raises(ImageError, match="no ink found"):
+        to_mnist(canvas / 255, ink="light")  # white paper taken for a blank of light ink
+    light = post_json(client, {"pixels": canvas.tolist(), "scale": 255, "ink": "light"})
+    assert_error(light, 422, NO_INK)
+    dark = post_json(client, {"pixels": canvas.tolist(), "scale": 255, "ink": "dark"})
+    assert dark.status_code == 200, dark.text
+    np.testing.assert_allclose(
+        dark.json()["input28"], to_mnist(canvas / 255, ink="dark"), atol=1e-3
+    )
+    assert_error(post_json(client, {"pixels": [ROW] * 28, "ink": "white"}), 422, "ink must be")
+
+
+def test_read_finds_a_dark_on_light_number(client, trained, digits):
+    canvas = 255 - number_canvas([image for image, _ in digits[:3]])
+    response = post_read(client, {"pixels": canvas.tolist(), "scale": 255})
+    assert response.status_code == 200, response.text
+    assert response.json()["text"] == "".join(str(label) for _, label in digits[:3])

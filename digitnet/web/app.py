@@ -33,20 +33,29 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from digitnet import __version__
 from digitnet.build import layout_of
 from digitnet.errors import ImageError
-from digitnet.images import MIN_CONTRAST, canvas_to_mnist, decode_image_bytes, to_mnist
+from digitnet.images import MIN_CONTRAST, decode_image_bytes, to_mnist
 from digitnet.nn.activations import ACTIVATIONS
 from digitnet.nn.model import Sequential
-from digitnet.predict import Prediction, predict_image28
+from digitnet.predict import Prediction, looks_dark_on_light, predict_image28
 from digitnet.reading import DigitReading, read_grey
-from digitnet.web.schemas import MAX_SIDE, MIN_SIDE, SCALES, InputError, parse_predict_json
+from digitnet.web.schemas import (
+    INKS,
+    MAX_SIDE,
+    MIN_SIDE,
+    SCALES,
+    InputError,
+    PixelRequest,
+    parse_predict_json,
+)
 
 MAX_BODY_BYTES = 5 * 1024 * 1024  # JSON bodies and uploads alike
 STATIC = Path(__file__).parent / "static"
 NO_INK = "no ink found: draw a digit"
 NO_DIGITS = "no digits found: draw one or more digits side by side"
 INK_CONVENTION = (
-    "pixels are ink intensity: 0 = background, `scale` (1 or 255) = full ink, i.e. white ink "
-    "on black like MNIST; upload any image file instead to have dark or light ink detected"
+    'pixels are grey levels from 0 to `scale` (1 or 255); "ink" says which way the ink goes: '
+    '"light" (bright ink on black, like MNIST), "dark" (dark ink on light paper) or "auto" '
+    "(the default: detected, as for uploaded image files)"
 )
 SECURITY_HEADERS = [
     (b"x-content-type-options", b"nosniff"),
@@ -92,6 +101,7 @@ def create_app(model: Sequential, meta: dict) -> FastAPI:
                 "convention": INK_CONVENTION,
                 "shapes": f"28x28, 784 flat, or H x W with sides {MIN_SIDE} to {MAX_SIDE}",
                 "scales": list(SCALES),
+                "inks": list(INKS),
                 "max_body_bytes": MAX_BODY_BYTES,
             },
         }
@@ -148,11 +158,9 @@ class Predictor:
         """A JSON body (see schemas.py) -> the answer dict; InputError for unusable input."""
         request = parse_predict_json(body)
         if not request.preprocess:
-            if request.ink.max() < MIN_CONTRAST:
-                raise InputError(NO_INK)
-            return self.predict28(request.ink)
+            return self.predict28(framed_digit(request))
         try:
-            image28 = canvas_to_mnist(request.ink)
+            image28 = to_mnist(request.pixels, ink=request.ink)
         except ImageError as error:
             blank = str(error).startswith("no ink found")
             raise InputError(NO_INK if blank else str(error)) from None
@@ -178,11 +186,11 @@ class Predictor:
         return _digit_answer(prediction, hidden)
 
     def read_json(self, body: bytes) -> dict:
-        """A JSON body (as predict_json; light ink on dark) -> the reading's answer dict."""
+        """A JSON body (as predict_json) -> the reading's answer dict."""
         request = parse_predict_json(body)
         if not request.preprocess:
             raise InputError("preprocess false is for one 28x28 digit: use /api/predict")
-        return self._read(request.ink, ink="light", name=None)
+        return self._read(request.pixels, ink=request.ink, name=None)
 
     def read_upload(self, data: bytes) -> dict:
         """Image file contents -> the reading's answer dict, as `digitnet read` reads files."""
@@ -226,6 +234,18 @@ class Predictor:
         """How many activations "hidden" holds (None when the model has no such layer)."""
         blank = self.predict28(np.zeros((28, 28), dtype=np.float32))
         return None if blank["hidden"] is None else len(blank["hidden"])
+
+
+def framed_digit(request: PixelRequest) -> np.ndarray:
+    """The 28x28 of a request with preprocess false as bright ink on black: inverted for dark
+    ink, or for "auto" when its border is mostly bright (as digitnet.predict judges arrays)."""
+    dark = request.ink == "dark" or (
+        request.ink == "auto" and bool(looks_dark_on_light(request.pixels[None])[0])
+    )
+    image28 = 1 - request.pixels if dark else request.pixels
+    if image28.max() < MIN_CONTRAST:
+        raise InputError(NO_INK)
+    return image28
 
 
 def _digit_answer(prediction: Prediction | DigitReading, hidden: np.ndarray | None) -> dict:

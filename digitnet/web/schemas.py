@@ -1,10 +1,14 @@
-"""What POST /api/predict accepts as JSON, checked value by value before any NumPy runs.
+"""What POST /api/predict and /api/read accept as JSON, checked value by value before any
+NumPy runs.
 
-Body: {"pixels": [...], "scale": 1 | 255, "preprocess": true | false}
-    pixels      ink intensity, 0 = background, `scale` = full ink (white ink on black, like
-                MNIST): 28x28 nested lists, a flat list of 784 numbers (read as 28x28), or a
-                raw canvas of H x W nested lists with MIN_SIDE <= H, W <= MAX_SIDE
-    scale       what full ink is: 1 (floats in [0, 1], the default) or 255 (bytes)
+Body: {"pixels": [...], "scale": 1 | 255, "ink": "auto" | "light" | "dark",
+       "preprocess": true | false}
+    pixels      grey levels from 0 to `scale`: 28x28 nested lists, a flat list of 784 numbers
+                (read as 28x28), or a raw canvas of H x W nested lists with MIN_SIDE <= H, W
+                <= MAX_SIDE
+    scale       the largest value: 1 (floats in [0, 1], the default) or 255 (bytes)
+    ink         "light" (bright ink on black, like MNIST), "dark" (dark ink on light paper) or
+                "auto" (the default: detected, as for image files)
     preprocess  default true: crop to the ink, fit 20x20, centre by mass (as `digitnet
                 predict`); false: a 28x28 already in MNIST form, used as is
 """
@@ -19,7 +23,8 @@ import numpy as np
 SIDE = 28
 MIN_SIDE, MAX_SIDE = 8, 1024
 SCALES = (1, 255)
-FIELDS = ("pixels", "scale", "preprocess")
+FIELDS = ("pixels", "scale", "ink", "preprocess")
+INKS = ("auto", "light", "dark")  # as digitnet.images.to_mnist's `ink`
 NUMBER_TYPES = (int, float)  # exact types: JSON true/false are bools, not pixel values
 
 
@@ -33,9 +38,11 @@ class InputError(ValueError):
 
 @dataclass(frozen=True)
 class PixelRequest:
-    """A validated request: ink intensity (H, W) float64 in [0, 1], and whether to preprocess."""
+    """A validated request: grey levels (H, W) float64 in [0, 1] (1 = `scale`), which way the
+    ink goes (one of INKS) and whether to preprocess."""
 
-    ink: np.ndarray
+    pixels: np.ndarray
+    ink: str
     preprocess: bool
 
 
@@ -53,7 +60,7 @@ def parse_predict_json(body: bytes) -> PixelRequest:
         raise InputError('the body must be a JSON object like {"pixels": [...]}')
     unknown = sorted(set(payload) - set(FIELDS))
     if unknown:
-        raise InputError(f"unknown field {unknown[0]!r}: expected pixels, scale, preprocess")
+        raise InputError(f"unknown field {unknown[0]!r}: expected {', '.join(FIELDS)}")
     if "pixels" not in payload:
         raise InputError('missing field "pixels": the image as nested lists of numbers')
     scale = payload.get("scale", 1)
@@ -62,10 +69,14 @@ def parse_predict_json(body: bytes) -> PixelRequest:
     preprocess = payload.get("preprocess", True)
     if not isinstance(preprocess, bool):
         raise InputError(f"preprocess must be true or false, got {_describe(preprocess)}")
-    ink = pixel_array(payload["pixels"], scale)
-    if not preprocess and ink.shape != (SIDE, SIDE):
-        raise InputError(f"preprocess false needs a 28x28 image, got {ink.shape[0]}x{ink.shape[1]}")
-    return PixelRequest(ink, preprocess)
+    ink = payload.get("ink", "auto")
+    if ink not in INKS:
+        raise InputError(f'ink must be "auto", "light" or "dark", got {_describe(ink)}')
+    pixels = pixel_array(payload["pixels"], scale)
+    if not preprocess and pixels.shape != (SIDE, SIDE):
+        height, width = pixels.shape
+        raise InputError(f"preprocess false needs a 28x28 image, got {height}x{width}")
+    return PixelRequest(pixels, ink, preprocess)
 
 
 def _refuse_constant(name: str) -> float:

@@ -21,7 +21,7 @@ from digitnet.cli import serve_cmd
 from digitnet.config import ModelConfig, TrainConfig
 from digitnet.data.datasets import Dataset
 from digitnet.errors import ConfigError, ImageError, ModelFileError
-from digitnet.images import canvas_to_mnist, decode_image_bytes, to_mnist
+from digitnet.images import FORMATS, canvas_to_mnist, decode_image_bytes, to_mnist
 from digitnet.nn import Deskew, Sequential, deskew
 from digitnet.pipeline import fit, prepare_data, random_streams
 from digitnet.predict import probabilities_for
@@ -347,7 +347,7 @@ def test_body_without_content_length_is_counted_while_read(client):
 def test_wrong_content_type_gets_415(client, content_type):
     headers = {"content-type": content_type} if content_type else {}
     response = client.post("/api/predict", content=b'{"pixels": []}', headers=headers)
-    assert_error(response, 415, "application/json or multipart/form-data")
+    assert_error(response, 415, "application/json, multipart/form-data or an image")
 
 
 def test_unknown_routes_and_methods_answer_json(client):
@@ -539,3 +539,34 @@ def test_read_finds_a_dark_on_light_number(client, trained, digits):
     response = post_read(client, {"pixels": canvas.tolist(), "scale": 255})
     assert response.status_code == 200, response.text
     assert response.json()["text"] == "".join(str(label) for _, label in digits[:3])
+
+
+def image_file(grey: np.ndarray, image_format: str) -> bytes:
+    buffer = io.BytesIO()
+    Image.fromarray(grey.astype(np.uint8)).save(buffer, format=image_format)
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize("image_format", FORMATS)
+def test_a_raw_image_body_is_read_like_an_upload(client, digits, image_format):
+    image, label = digits[2]
+    data = image_file(
+        255 - upscaled_canvas(image, factor=4, shape=(160, 200), at=(10, 70)), image_format
+    )
+    content_type = f"image/{image_format.lower()}"
+    raw = client.post("/api/predict", content=data, headers={"content-type": content_type})
+    assert raw.status_code == 200, raw.text
+    upload = client.post("/api/predict", files={"file": ("digit", data, content_type)})
+    assert raw.json() == upload.json() and raw.json()["digit"] == label
+    number = client.post("/api/read", content=data, headers={"content-type": content_type})
+    assert number.status_code == 200 and number.json()["text"] == str(label)
+
+
+def test_a_raw_image_body_is_refused_like_an_upload(client):
+    png = {"content-type": "image/png"}
+    for data, fragment in BAD_UPLOADS.values():
+        assert_error(client.post("/api/predict", content=data, headers=png), 422, fragment)
+    too_big = b" " * (MAX_BODY_BYTES + 1)
+    assert_error(client.post("/api/predict", content=too_big, headers=png), 413, "5 MB limit")
+    svg = client.post("/api/predict", content=b"<svg/>", headers={"content-type": "image/svg+xml"})
+    assert_error(svg, 415, "image/png", "not image/svg+xml")

@@ -1,7 +1,8 @@
 """The web app: a drawing page and a small JSON API around one trained network.
 
     GET  /              the page (static/index.html; app.js and style.css under /static/)
-    POST /api/predict   JSON pixels (see schemas.py) or a multipart image upload (field "file")
+    POST /api/predict   JSON pixels (see schemas.py), a multipart image upload (field "file")
+                        or a raw image body (Content-Type one of IMAGE_TYPES)
                         -> {"digit", "probabilities", "input28", "hidden", "unsure"}
     POST /api/read      the same bodies, read as a number (digits side by side, left to right)
                         -> {"text", "unsure", "digits": [{"digit", "probabilities", "box",
@@ -33,7 +34,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from digitnet import __version__
 from digitnet.build import layout_of
 from digitnet.errors import ImageError
-from digitnet.images import MIN_CONTRAST, decode_image_bytes, to_mnist
+from digitnet.images import FORMATS, MIN_CONTRAST, decode_image_bytes, to_mnist
 from digitnet.nn.activations import ACTIVATIONS
 from digitnet.nn.model import Sequential
 from digitnet.predict import Prediction, looks_dark_on_light, predict_image28
@@ -49,6 +50,7 @@ from digitnet.web.schemas import (
 )
 
 MAX_BODY_BYTES = 5 * 1024 * 1024  # JSON bodies and uploads alike
+IMAGE_TYPES = tuple(f"image/{name.lower()}" for name in FORMATS)  # image/png ... image/tiff
 STATIC = Path(__file__).parent / "static"
 NO_INK = "no ink found: draw a digit"
 NO_DIGITS = "no digits found: draw one or more digits side by side"
@@ -118,8 +120,8 @@ def create_app(model: Sequential, meta: dict) -> FastAPI:
 
 
 async def _answer(request: Request, from_json, from_upload) -> JSONResponse:
-    """A JSON body to from_json(bytes), or a multipart upload's file to from_upload(bytes),
-    run off the event loop; 415 for another content type."""
+    """A JSON body to from_json(bytes), a multipart upload's file or a raw image body to
+    from_upload(bytes), run off the event loop; 415 for another content type."""
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if content_type == "application/json":
         body = await request.body()
@@ -131,9 +133,12 @@ async def _answer(request: Request, from_json, from_upload) -> JSONResponse:
                 raise InputError('the upload needs an image file in the field "file"')
             data = await upload.read()
         answer = await run_in_threadpool(from_upload, data)
+    elif content_type in IMAGE_TYPES:
+        body = await request.body()
+        answer = await run_in_threadpool(from_upload, body)
     else:
         raise InputError(
-            "send application/json or multipart/form-data, "
+            f"send application/json, multipart/form-data or an image ({', '.join(IMAGE_TYPES)}), "
             f"not {content_type or 'a body without a content type'}",
             415,
         )

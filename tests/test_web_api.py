@@ -11,6 +11,7 @@ import socket
 import struct
 import threading
 import zlib
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -26,7 +27,8 @@ from digitnet.nn import Deskew, Sequential, deskew
 from digitnet.pipeline import fit, prepare_data, random_streams
 from digitnet.predict import probabilities_for
 from digitnet.reading import read_grey
-from digitnet.web.app import MAX_BODY_BYTES, Predictor, create_app
+from digitnet.web.app import IMAGE_TYPES, MAX_BODY_BYTES, Predictor, create_app
+from digitnet.web.schemas import FIELDS, INKS, SCALES
 
 NO_INK = "no ink found: draw a digit"
 
@@ -570,3 +572,23 @@ def test_a_raw_image_body_is_refused_like_an_upload(client):
     assert_error(client.post("/api/predict", content=too_big, headers=png), 413, "5 MB limit")
     svg = client.post("/api/predict", content=b"<svg/>", headers={"content-type": "image/svg+xml"})
     assert_error(svg, 415, "image/png", "not image/svg+xml")
+
+
+def test_openapi_describes_every_json_field_preprocess_included(client):
+    document = client.get("/openapi.json")
+    assert document.status_code == 200, document.text
+    for route in ("/api/predict", "/api/read"):
+        content = document.json()["paths"][route]["post"]["requestBody"]["content"]
+        assert {"application/json", "multipart/form-data", "image/png"} <= set(content)
+        fields = content["application/json"]["schema"]["properties"]
+        assert list(fields) == list(FIELDS)
+        assert all(len(field["description"]) > 20 for field in fields.values())
+        assert "crop" in fields["preprocess"]["description"]
+        assert fields["ink"]["enum"] == list(INKS) and fields["scale"]["enum"] == list(SCALES)
+
+
+def test_the_web_api_docs_name_every_field_and_value():
+    text = (Path(__file__).resolve().parents[1] / "docs" / "web-api.md").read_text("utf-8")
+    for name in [*FIELDS, *INKS, *IMAGE_TYPES, "/api/predict", "/api/read", "/openapi.json"]:
+        assert name in text, name
+    assert '"preprocess": false' in text

@@ -8,6 +8,8 @@
                         -> {"text", "unsure", "digits": [{"digit", "probabilities", "box",
                         "unsure", "input28", "hidden"}]}
     GET  /api/model     architecture, parameter count, preset, results, limits
+    GET  /openapi.json  the OpenAPI document: each JSON field described (no docs page: it
+                        would load scripts from a CDN)
     GET  /healthz       {"status": "ok"}
 
 Every error is JSON {"error": "<one sentence>"} with a 4xx status: 400 malformed body, 404 no
@@ -47,6 +49,7 @@ from digitnet.web.schemas import (
     InputError,
     PixelRequest,
     parse_predict_json,
+    request_body_schema,
 )
 
 MAX_BODY_BYTES = 5 * 1024 * 1024  # JSON bodies and uploads alike
@@ -74,7 +77,6 @@ def create_app(model: Sequential, meta: dict) -> FastAPI:
     """The ASGI app serving `model`; meta is the model file's JSON header (preset, results)."""
     predictor = Predictor(model)
     app = FastAPI(title="digitnet", version=__version__, docs_url=None, redoc_url=None)
-    app.openapi_url = None  # the generated docs page would load scripts from a CDN
     app.add_middleware(BodyLimit, max_bytes=MAX_BODY_BYTES)
     app.add_middleware(SecurityHeaders)
     _add_error_handlers(app)
@@ -108,15 +110,27 @@ def create_app(model: Sequential, meta: dict) -> FastAPI:
             },
         }
 
-    @app.post("/api/predict")
+    @app.post("/api/predict", openapi_extra=request_body_openapi("one digit"))
     async def predict(request: Request) -> JSONResponse:
         return await _answer(request, predictor.predict_json, predictor.predict_upload)
 
-    @app.post("/api/read")
+    @app.post("/api/read", openapi_extra=request_body_openapi("a number"))
     async def read(request: Request) -> JSONResponse:
         return await _answer(request, predictor.read_json, predictor.read_upload)
 
     return app
+
+
+def request_body_openapi(what: str) -> dict:
+    """The OpenAPI requestBody of the POST routes: the JSON fields, an upload, a raw image."""
+    image = {"type": "string", "format": "binary", "description": f"an image file of {what}"}
+    upload = {"type": "object", "required": ["file"], "properties": {"file": image}}
+    content = {
+        "application/json": {"schema": request_body_schema()},
+        "multipart/form-data": {"schema": upload},
+        **{image_type: {"schema": image} for image_type in IMAGE_TYPES},
+    }
+    return {"requestBody": {"required": True, "content": content}}
 
 
 async def _answer(request: Request, from_json, from_upload) -> JSONResponse:

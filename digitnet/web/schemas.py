@@ -2,15 +2,8 @@
 NumPy runs.
 
 Body: {"pixels": [...], "scale": 1 | 255, "ink": "auto" | "light" | "dark",
-       "preprocess": true | false}
-    pixels      grey levels from 0 to `scale`: 28x28 nested lists, a flat list of 784 numbers
-                (read as 28x28), or a raw canvas of H x W nested lists with MIN_SIDE <= H, W
-                <= MAX_SIDE
-    scale       the largest value: 1 (floats in [0, 1], the default) or 255 (bytes)
-    ink         "light" (bright ink on black, like MNIST), "dark" (dark ink on light paper) or
-                "auto" (the default: detected, as for image files)
-    preprocess  default true: crop to the ink, fit 20x20, centre by mass (as `digitnet
-                predict`); false: a 28x28 already in MNIST form, used as is
+       "preprocess": true | false}; request_body_schema() describes each field (it is the
+request body in the OpenAPI document, GET /openapi.json; docs/web-api.md explains more).
 """
 
 from __future__ import annotations
@@ -77,6 +70,48 @@ def parse_predict_json(body: bytes) -> PixelRequest:
         height, width = pixels.shape
         raise InputError(f"preprocess false needs a 28x28 image, got {height}x{width}")
     return PixelRequest(pixels, ink, preprocess)
+
+
+def request_body_schema() -> dict:
+    """The JSON body as a JSON Schema with a description per field, for the OpenAPI document."""
+    row = {"type": "array", "items": {"type": "number", "minimum": 0}}
+    return {
+        "type": "object",
+        "required": ["pixels"],
+        "additionalProperties": False,
+        "properties": {
+            "pixels": {
+                "description": (
+                    "Grey levels from 0 to `scale`: 28x28 nested lists, a flat list of 784 "
+                    f"numbers (read as 28x28), or H x W rows with sides {MIN_SIDE} to {MAX_SIDE}."
+                ),
+                "oneOf": [{"type": "array", "items": row}, row],
+            },
+            "scale": {
+                "description": "The largest value: 1 for floats in [0, 1], 255 for bytes.",
+                "enum": list(SCALES),
+                "default": 1,
+            },
+            "ink": {
+                "description": (
+                    'Which way the ink goes: "light" (bright ink on black, like MNIST), '
+                    '"dark" (dark ink on light paper) or "auto" (detected, as for image files).'
+                ),
+                "enum": list(INKS),
+                "default": "auto",
+            },
+            "preprocess": {
+                "description": (
+                    "true: find the ink, crop to it, fit it into 20x20 and centre it by mass in "
+                    "28x28, as `digitnet predict` does with image files. false: the pixels are "
+                    "one 28x28 digit already framed like MNIST and go to the network as they are "
+                    "(only turned bright on black); /api/read refuses false."
+                ),
+                "type": "boolean",
+                "default": True,
+            },
+        },
+    }
 
 
 def _refuse_constant(name: str) -> float:

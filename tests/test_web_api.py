@@ -592,3 +592,15 @@ def test_the_web_api_docs_name_every_field_and_value():
     for name in [*FIELDS, *INKS, *IMAGE_TYPES, "/api/predict", "/api/read", "/openapi.json"]:
         assert name in text, name
     assert '"preprocess": false' in text
+
+
+def test_the_favicon_is_served_and_linked_from_the_page(client):
+    icon = client.get("/favicon.ico")
+    assert icon.status_code == 200 and icon.headers["content-type"].startswith("image/")
+    with Image.open(io.BytesIO(icon.content)) as image:
+        assert image.format == "ICO" and image.size[0] >= 16
+    links = re.findall(r'<link rel="icon" href="([^"]+)" type="([^"]+)">', client.get("/").text)
+    assert links, "the page links no icon"
+    for href, kind in links:
+        linked = client.get(href)
+        assert linked.status_code == 200 and linked.headers["content-type"].startswith(kind)

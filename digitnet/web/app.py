@@ -1,6 +1,7 @@
 """The web app: a drawing page and a small JSON API around one trained network.
 
     GET  /              the page (static/index.html; app.js and style.css under /static/)
+    GET  /favicon.ico   the icon (static/favicon.ico; the page links static/favicon.svg)
     POST /api/predict   JSON pixels (see schemas.py), a multipart image upload (field "file")
                         or a raw image body (Content-Type one of IMAGE_TYPES)
                         -> {"digit", "probabilities", "input28", "hidden", "unsure"}
@@ -85,6 +86,10 @@ def create_app(model: Sequential, meta: dict) -> FastAPI:
     @app.api_route("/", methods=["GET", "HEAD"], include_in_schema=False)
     def index() -> FileResponse:
         return FileResponse(STATIC / "index.html", headers={"cache-control": "no-cache"})
+
+    @app.get("/favicon.ico", include_in_schema=False)
+    def favicon() -> FileResponse:
+        return FileResponse(STATIC / "favicon.ico", headers={"cache-control": "max-age=86400"})
 
     @app.get("/healthz")
     def healthz() -> dict:

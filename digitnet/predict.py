@@ -110,13 +110,19 @@ def unit_images(images: np.ndarray) -> np.ndarray:
     return _refuse_dark_on_light(np.clip(array.astype(np.float32), 0, 1).reshape(-1, 28, 28))
 
 
-def _refuse_dark_on_light(images: np.ndarray) -> np.ndarray:
-    """images (n, 28, 28) in [0, 1] as they are, or ImageError when one looks like a photo
-    resized to 28x28: MNIST's frame is black around the digit (the 20x20 box leaves 4 px),
-    so an outer ring that is mostly bright means paper, not an MNIST frame."""
+def looks_dark_on_light(images: np.ndarray) -> np.ndarray:
+    """(n,) bool for images (n, 28, 28) in [0, 1]: whether each is dark ink on light paper.
+    MNIST's frame is black around the digit (the 20x20 box leaves 4 px), so an outer ring
+    that is mostly bright means paper, not an MNIST frame."""
     ring = np.ones((28, 28), bool)
     ring[2:-2, 2:-2] = False
-    bright = np.flatnonzero(images[:, ring].mean(axis=1) > DARK_ON_LIGHT_RING)
+    return images[:, ring].mean(axis=1) > DARK_ON_LIGHT_RING
+
+
+def _refuse_dark_on_light(images: np.ndarray) -> np.ndarray:
+    """images (n, 28, 28) in [0, 1] as they are, or ImageError when one looks like a photo
+    resized to 28x28 (see looks_dark_on_light)."""
+    bright = np.flatnonzero(looks_dark_on_light(images))
     if bright.size:
         raise ImageError(
             f"{bright.size} of these 28x28 images look dark on light (image {bright[0]} first): "

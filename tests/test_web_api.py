@@ -11,6 +11,7 @@ import socket
 import struct
 import threading
 import zlib
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -20,13 +21,14 @@ from PIL import Image, ImageDraw
 from digitnet.cli import serve_cmd
 from digitnet.config import ModelConfig, TrainConfig
 from digitnet.data.datasets import Dataset
-from digitnet.errors import ConfigError, ModelFileError
-from digitnet.images import canvas_to_mnist, decode_image_bytes, to_mnist
+from digitnet.errors import ConfigError, ImageError, ModelFileError
+from digitnet.images import FORMATS, canvas_to_mnist, decode_image_bytes, to_mnist
 from digitnet.nn import Deskew, Sequential, deskew
 from digitnet.pipeline import fit, prepare_data, random_streams
 from digitnet.predict import probabilities_for
 from digitnet.reading import read_grey
-from digitnet.web.app import MAX_BODY_BYTES, Predictor, create_app
+from digitnet.web.app import IMAGE_TYPES, MAX_BODY_BYTES, Predictor, create_app
+from digitnet.web.schemas import FIELDS, INKS, SCALES
 
 NO_INK = "no ink found: draw a digit"
 
@@ -112,7 +114,8 @@ def test_model_info_describes_the_network_and_the_limits(client, trained):
     assert re.fullmatch(r"\d+\.\d+\.\d+.*", info["digitnet_version"])
     assert info["input"]["max_body_bytes"] == MAX_BODY_BYTES == 5 * 1024 * 1024
     assert info["input"]["scales"] == [1, 255]
-    assert "ink intensity" in info["input"]["convention"]
+    assert info["input"]["inks"] == ["auto", "light", "dark"]
+    assert "grey levels" in info["input"]["convention"]
 
 
 def test_page_and_assets_are_served_without_external_urls(client):
@@ -346,7 +349,7 @@ def test_body_without_content_length_is_counted_while_read(client):
 def test_wrong_content_type_gets_415(client, content_type):
     headers = {"content-type": content_type} if content_type else {}
     response = client.post("/api/predict", content=b'{"pixels": []}', headers=headers)
-    assert_error(response, 415, "application/json or multipart/form-data")
+    assert_error(response, 415, "application/json, multipart/form-data or an image")
 
 
 def test_unknown_routes_and_methods_answer_json(client):
@@ -477,3 +480,127 @@ def test_predict_answers_say_whether_the_model_is_unsure(client, digits):
     image, _ = digits[0]
     answer = post_json(client, {"pixels": (image / 255).tolist(), "preprocess": False}).json()
     assert answer["unsure"] is False or answer["unsure"] is True
+
+
+# ---- what newcomers send: bytes without a scale, dark ink, raw image files -----------------
+
+
+def test_0_255_pixels_without_a_scale_are_told_to_send_scale_255(client, digits):
+    image, _ = digits[0]
+    message = assert_error(post_json(client, {"pixels": image.tolist()}), 422, '"scale": 255')
+    assert f"found {image.max()}" in message
+    over_255 = {"pixels": [[300] + ROW[1:]] + [ROW] * 27}  # not bytes either: no such hint
+    assert '"scale"' not in assert_error(post_json(client, over_255), 422, "found 300")
+
+
+def test_a_dark_on_light_28x28_is_read_like_an_image_file(client, digits):
+    for image, label in digits[:3]:
+        paper = 1 - image / 255  # a black digit on white, as drawn with a pen
+        response = post_json(client, {"pixels": paper.tolist()})
+        assert response.status_code == 200, response.text
+        answer = response.json()
+        assert answer["digit"] == label
+        np.testing.assert_allclose(answer["input28"], to_mnist(paper, ink="auto"), atol=1e-3)
+
+
+def test_a_dark_on_light_28x28_unpreprocessed_is_inverted(client, trained, digits):
+    image, label = digits[1]
+    paper = 255 - image
+    response = post_json(client, {"pixels": paper.tolist(), "scale": 255, "preprocess": False})
+    assert response.status_code == 200, response.text
+    answer = response.json()
+    assert answer["digit"] == label
+    np.testing.assert_allclose(
+        answer["probabilities"], probabilities_for(trained, image / 255)[0], atol=1e-5
+    )
+
+
+def test_an_explicit_ink_overrides_the_detection(client, trained, digits):
+    image, _ = digits[2]
+    as_paper = post_json(
+        client, {"pixels": image.tolist(), "scale": 255, "preprocess": False, "ink": "dark"}
+    )
+    assert as_paper.status_code == 200, as_paper.text
+    expected = probabilities_for(trained, 1 - image / 255)[0]  # the digit taken for the paper
+    np.testing.assert_allclose(as_paper.json()["probabilities"], expected, atol=1e-5)
+    canvas = 255 - upscaled_canvas(image, factor=4, shape=(160, 200), at=(10, 70))
+    with pytest.raises(ImageError, match="no ink found"):
+        to_mnist(canvas / 255, ink="light")  # white paper taken for a blank of light ink
+    light = post_json(client, {"pixels": canvas.tolist(), "scale": 255, "ink": "light"})
+    assert_error(light, 422, NO_INK)
+    dark = post_json(client, {"pixels": canvas.tolist(), "scale": 255, "ink": "dark"})
+    assert dark.status_code == 200, dark.text
+    np.testing.assert_allclose(
+        dark.json()["input28"], to_mnist(canvas / 255, ink="dark"), atol=1e-3
+    )
+    assert_error(post_json(client, {"pixels": [ROW] * 28, "ink": "white"}), 422, "ink must be")
+
+
+def test_read_finds_a_dark_on_light_number(client, trained, digits):
+    canvas = 255 - number_canvas([image for image, _ in digits[:3]])
+    response = post_read(client, {"pixels": canvas.tolist(), "scale": 255})
+    assert response.status_code == 200, response.text
+    assert response.json()["text"] == "".join(str(label) for _, label in digits[:3])
+
+
+def image_file(grey: np.ndarray, image_format: str) -> bytes:
+    buffer = io.BytesIO()
+    Image.fromarray(grey.astype(np.uint8)).save(buffer, format=image_format)
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize("image_format", FORMATS)
+def test_a_raw_image_body_is_read_like_an_upload(client, digits, image_format):
+    image, label = digits[2]
+    data = image_file(
+        255 - upscaled_canvas(image, factor=4, shape=(160, 200), at=(10, 70)), image_format
+    )
+    content_type = f"image/{image_format.lower()}"
+    raw = client.post("/api/predict", content=data, headers={"content-type": content_type})
+    assert raw.status_code == 200, raw.text
+    upload = client.post("/api/predict", files={"file": ("digit", data, content_type)})
+    assert raw.json() == upload.json() and raw.json()["digit"] == label
+    number = client.post("/api/read", content=data, headers={"content-type": content_type})
+    assert number.status_code == 200 and number.json()["text"] == str(label)
+
+
+def test_a_raw_image_body_is_refused_like_an_upload(client):
+    png = {"content-type": "image/png"}
+    for data, fragment in BAD_UPLOADS.values():
+        assert_error(client.post("/api/predict", content=data, headers=png), 422, fragment)
+    too_big = b" " * (MAX_BODY_BYTES + 1)
+    assert_error(client.post("/api/predict", content=too_big, headers=png), 413, "5 MB limit")
+    svg = client.post("/api/predict", content=b"<svg/>", headers={"content-type": "image/svg+xml"})
+    assert_error(svg, 415, "image/png", "not image/svg+xml")
+
+
+def test_openapi_describes_every_json_field_preprocess_included(client):
+    document = client.get("/openapi.json")
+    assert document.status_code == 200, document.text
+    for route in ("/api/predict", "/api/read"):
+        content = document.json()["paths"][route]["post"]["requestBody"]["content"]
+        assert {"application/json", "multipart/form-data", "image/png"} <= set(content)
+        fields = content["application/json"]["schema"]["properties"]
+        assert list(fields) == list(FIELDS)
+        assert all(len(field["description"]) > 20 for field in fields.values())
+        assert "crop" in fields["preprocess"]["description"]
+        assert fields["ink"]["enum"] == list(INKS) and fields["scale"]["enum"] == list(SCALES)
+
+
+def test_the_web_api_docs_name_every_field_and_value():
+    text = (Path(__file__).resolve().parents[1] / "docs" / "web-api.md").read_text("utf-8")
+    for name in [*FIELDS, *INKS, *IMAGE_TYPES, "/api/predict", "/api/read", "/openapi.json"]:
+        assert name in text, name
+    assert '"preprocess": false' in text
+
+
+def test_the_favicon_is_served_and_linked_from_the_page(client):
+    icon = client.get("/favicon.ico")
+    assert icon.status_code == 200 and icon.headers["content-type"].startswith("image/")
+    with Image.open(io.BytesIO(icon.content)) as image:
+        assert image.format == "ICO" and image.size[0] >= 16
+    links = re.findall(r'<link rel="icon" href="([^"]+)" type="([^"]+)">', client.get("/").text)
+    assert links, "the page links no icon"
+    for href, kind in links:
+        linked = client.get(href)
+        assert linked.status_code == 200 and linked.headers["content-type"].startswith(kind)

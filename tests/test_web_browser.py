@@ -367,6 +367,39 @@ def test_finger_drawing_on_a_phone_does_not_scroll(browser, server):
     context.close()
 
 
+def layout(page: Page) -> dict:
+    """Both cards' boxes and whether the page scrolls."""
+    return page.evaluate(
+        """() => ({
+          cards: Array.from(document.querySelectorAll(".card"), (card) => {
+            const box = card.getBoundingClientRect();
+            return [box.x, box.y, box.width, box.height].map(Math.round);
+          }),
+          scrollHeight: document.documentElement.scrollHeight,
+          innerHeight: window.innerHeight,
+        })"""
+    )
+
+
+def test_the_cards_keep_their_size_and_the_page_fits_1200x900(browser, server):
+    context = browser.new_context(viewport={"width": 1200, "height": 900})
+    page = context.new_page()
+    page.goto(server.url)
+    expect(page.locator("#model-info")).to_contain_text("parameters")  # the hidden layer shown
+    before = layout(page)
+    assert before["scrollHeight"] <= before["innerHeight"], before
+    for drawing in [[DRAWINGS[7]], NUMBERS["42"]]:  # a digit, then a number: its tiles show
+        page.keyboard.press("Escape")  # clear
+        for strokes, box in drawing:
+            draw(page, strokes, box)
+        expect(page.locator("#digit")).to_have_attribute("data-state", re.compile("digit|unsure"))
+        page.wait_for_timeout(300)  # let the bars finish moving
+        assert layout(page) == before
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=ARTIFACTS / "browser-1200x900.png")
+    context.close()
+
+
 def test_server_stops_cleanly_on_ctrl_c(model_path):
     running = Server(model_path)
     try:

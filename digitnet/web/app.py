@@ -1,12 +1,16 @@
 """The web app: a drawing page and a small JSON API around one trained network.
 
     GET  /              the page (static/index.html; app.js and style.css under /static/)
-    POST /api/predict   JSON pixels (see schemas.py) or a multipart image upload (field "file")
+    GET  /favicon.ico   the icon (static/favicon.ico; the page links static/favicon.svg)
+    POST /api/predict   JSON pixels (see schemas.py), a multipart image upload (field "file")
+                        or a raw image body (Content-Type one of IMAGE_TYPES)
                         -> {"digit", "probabilities", "input28", "hidden", "unsure"}
     POST /api/read      the same bodies, read as a number (digits side by side, left to right)
                         -> {"text", "unsure", "digits": [{"digit", "probabilities", "box",
                         "unsure", "input28", "hidden"}]}
     GET  /api/model     architecture, parameter count, preset, results, limits
+    GET  /openapi.json  the OpenAPI document: each JSON field described (no docs page: it
+                        would load scripts from a CDN)
     GET  /healthz       {"status": "ok"}
 
 Every error is JSON {"error": "<one sentence>"} with a 4xx status: 400 malformed body, 404 no
@@ -33,20 +37,31 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from digitnet import __version__
 from digitnet.build import layout_of
 from digitnet.errors import ImageError
-from digitnet.images import MIN_CONTRAST, canvas_to_mnist, decode_image_bytes, to_mnist
+from digitnet.images import FORMATS, MIN_CONTRAST, decode_image_bytes, to_mnist
 from digitnet.nn.activations import ACTIVATIONS
 from digitnet.nn.model import Sequential
-from digitnet.predict import Prediction, predict_image28
+from digitnet.predict import Prediction, looks_dark_on_light, predict_image28
 from digitnet.reading import DigitReading, read_grey
-from digitnet.web.schemas import MAX_SIDE, MIN_SIDE, SCALES, InputError, parse_predict_json
+from digitnet.web.schemas import (
+    INKS,
+    MAX_SIDE,
+    MIN_SIDE,
+    SCALES,
+    InputError,
+    PixelRequest,
+    parse_predict_json,
+    request_body_schema,
+)
 
 MAX_BODY_BYTES = 5 * 1024 * 1024  # JSON bodies and uploads alike
+IMAGE_TYPES = tuple(f"image/{name.lower()}" for name in FORMATS)  # image/png ... image/tiff
 STATIC = Path(__file__).parent / "static"
 NO_INK = "no ink found: draw a digit"
 NO_DIGITS = "no digits found: draw one or more digits side by side"
 INK_CONVENTION = (
-    "pixels are ink intensity: 0 = background, `scale` (1 or 255) = full ink, i.e. white ink "
-    "on black like MNIST; upload any image file instead to have dark or light ink detected"
+    'pixels are grey levels from 0 to `scale` (1 or 255); "ink" says which way the ink goes: '
+    '"light" (bright ink on black, like MNIST), "dark" (dark ink on light paper) or "auto" '
+    "(the default: detected, as for uploaded image files)"
 )
 SECURITY_HEADERS = [
     (b"x-content-type-options", b"nosniff"),
@@ -63,7 +78,6 @@ def create_app(model: Sequential, meta: dict) -> FastAPI:
     """The ASGI app serving `model`; meta is the model file's JSON header (preset, results)."""
     predictor = Predictor(model)
     app = FastAPI(title="digitnet", version=__version__, docs_url=None, redoc_url=None)
-    app.openapi_url = None  # the generated docs page would load scripts from a CDN
     app.add_middleware(BodyLimit, max_bytes=MAX_BODY_BYTES)
     app.add_middleware(SecurityHeaders)
     _add_error_handlers(app)
@@ -72,6 +86,10 @@ def create_app(model: Sequential, meta: dict) -> FastAPI:
     @app.api_route("/", methods=["GET", "HEAD"], include_in_schema=False)
     def index() -> FileResponse:
         return FileResponse(STATIC / "index.html", headers={"cache-control": "no-cache"})
+
+    @app.get("/favicon.ico", include_in_schema=False)
+    def favicon() -> FileResponse:
+        return FileResponse(STATIC / "favicon.ico", headers={"cache-control": "max-age=86400"})
 
     @app.get("/healthz")
     def healthz() -> dict:
@@ -92,24 +110,37 @@ def create_app(model: Sequential, meta: dict) -> FastAPI:
                 "convention": INK_CONVENTION,
                 "shapes": f"28x28, 784 flat, or H x W with sides {MIN_SIDE} to {MAX_SIDE}",
                 "scales": list(SCALES),
+                "inks": list(INKS),
                 "max_body_bytes": MAX_BODY_BYTES,
             },
         }
 
-    @app.post("/api/predict")
+    @app.post("/api/predict", openapi_extra=request_body_openapi("one digit"))
     async def predict(request: Request) -> JSONResponse:
         return await _answer(request, predictor.predict_json, predictor.predict_upload)
 
-    @app.post("/api/read")
+    @app.post("/api/read", openapi_extra=request_body_openapi("a number"))
     async def read(request: Request) -> JSONResponse:
         return await _answer(request, predictor.read_json, predictor.read_upload)
 
     return app
 
 
+def request_body_openapi(what: str) -> dict:
+    """The OpenAPI requestBody of the POST routes: the JSON fields, an upload, a raw image."""
+    image = {"type": "string", "format": "binary", "description": f"an image file of {what}"}
+    upload = {"type": "object", "required": ["file"], "properties": {"file": image}}
+    content = {
+        "application/json": {"schema": request_body_schema()},
+        "multipart/form-data": {"schema": upload},
+        **{image_type: {"schema": image} for image_type in IMAGE_TYPES},
+    }
+    return {"requestBody": {"required": True, "content": content}}
+
+
 async def _answer(request: Request, from_json, from_upload) -> JSONResponse:
-    """A JSON body to from_json(bytes), or a multipart upload's file to from_upload(bytes),
-    run off the event loop; 415 for another content type."""
+    """A JSON body to from_json(bytes), a multipart upload's file or a raw image body to
+    from_upload(bytes), run off the event loop; 415 for another content type."""
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if content_type == "application/json":
         body = await request.body()
@@ -121,9 +152,12 @@ async def _answer(request: Request, from_json, from_upload) -> JSONResponse:
                 raise InputError('the upload needs an image file in the field "file"')
             data = await upload.read()
         answer = await run_in_threadpool(from_upload, data)
+    elif content_type in IMAGE_TYPES:
+        body = await request.body()
+        answer = await run_in_threadpool(from_upload, body)
     else:
         raise InputError(
-            "send application/json or multipart/form-data, "
+            f"send application/json, multipart/form-data or an image ({', '.join(IMAGE_TYPES)}), "
             f"not {content_type or 'a body without a content type'}",
             415,
         )
@@ -148,11 +182,9 @@ class Predictor:
         """A JSON body (see schemas.py) -> the answer dict; InputError for unusable input."""
         request = parse_predict_json(body)
         if not request.preprocess:
-            if request.ink.max() < MIN_CONTRAST:
-                raise InputError(NO_INK)
-            return self.predict28(request.ink)
+            return self.predict28(framed_digit(request))
         try:
-            image28 = canvas_to_mnist(request.ink)
+            image28 = to_mnist(request.pixels, ink=request.ink)
         except ImageError as error:
             blank = str(error).startswith("no ink found")
             raise InputError(NO_INK if blank else str(error)) from None
@@ -178,11 +210,11 @@ class Predictor:
         return _digit_answer(prediction, hidden)
 
     def read_json(self, body: bytes) -> dict:
-        """A JSON body (as predict_json; light ink on dark) -> the reading's answer dict."""
+        """A JSON body (as predict_json) -> the reading's answer dict."""
         request = parse_predict_json(body)
         if not request.preprocess:
             raise InputError("preprocess false is for one 28x28 digit: use /api/predict")
-        return self._read(request.ink, ink="light", name=None)
+        return self._read(request.pixels, ink=request.ink, name=None)
 
     def read_upload(self, data: bytes) -> dict:
         """Image file contents -> the reading's answer dict, as `digitnet read` reads files."""
@@ -226,6 +258,18 @@ class Predictor:
         """How many activations "hidden" holds (None when the model has no such layer)."""
         blank = self.predict28(np.zeros((28, 28), dtype=np.float32))
         return None if blank["hidden"] is None else len(blank["hidden"])
+
+
+def framed_digit(request: PixelRequest) -> np.ndarray:
+    """The 28x28 of a request with preprocess false as bright ink on black: inverted for dark
+    ink, or for "auto" when its border is mostly bright (as digitnet.predict judges arrays)."""
+    dark = request.ink == "dark" or (
+        request.ink == "auto" and bool(looks_dark_on_light(request.pixels[None])[0])
+    )
+    image28 = 1 - request.pixels if dark else request.pixels
+    if image28.max() < MIN_CONTRAST:
+        raise InputError(NO_INK)
+    return image28
 
 
 def _digit_answer(prediction: Prediction | DigitReading, hidden: np.ndarray | None) -> dict:

@@ -1,12 +1,9 @@
-"""What POST /api/predict accepts as JSON, checked value by value before any NumPy runs.
+"""What POST /api/predict and /api/read accept as JSON, checked value by value before any
+NumPy runs.
 
-Body: {"pixels": [...], "scale": 1 | 255, "preprocess": true | false}
-    pixels      ink intensity, 0 = background, `scale` = full ink (white ink on black, like
-                MNIST): 28x28 nested lists, a flat list of 784 numbers (read as 28x28), or a
-                raw canvas of H x W nested lists with MIN_SIDE <= H, W <= MAX_SIDE
-    scale       what full ink is: 1 (floats in [0, 1], the default) or 255 (bytes)
-    preprocess  default true: crop to the ink, fit 20x20, centre by mass (as `digitnet
-                predict`); false: a 28x28 already in MNIST form, used as is
+Body: {"pixels": [...], "scale": 1 | 255, "ink": "auto" | "light" | "dark",
+       "preprocess": true | false}; request_body_schema() describes each field (it is the
+request body in the OpenAPI document, GET /openapi.json; docs/web-api.md explains more).
 """
 
 from __future__ import annotations
@@ -19,7 +16,8 @@ import numpy as np
 SIDE = 28
 MIN_SIDE, MAX_SIDE = 8, 1024
 SCALES = (1, 255)
-FIELDS = ("pixels", "scale", "preprocess")
+FIELDS = ("pixels", "scale", "ink", "preprocess")
+INKS = ("auto", "light", "dark")  # as digitnet.images.to_mnist's `ink`
 NUMBER_TYPES = (int, float)  # exact types: JSON true/false are bools, not pixel values
 
 
@@ -33,9 +31,11 @@ class InputError(ValueError):
 
 @dataclass(frozen=True)
 class PixelRequest:
-    """A validated request: ink intensity (H, W) float64 in [0, 1], and whether to preprocess."""
+    """A validated request: grey levels (H, W) float64 in [0, 1] (1 = `scale`), which way the
+    ink goes (one of INKS) and whether to preprocess."""
 
-    ink: np.ndarray
+    pixels: np.ndarray
+    ink: str
     preprocess: bool
 
 
@@ -53,7 +53,7 @@ def parse_predict_json(body: bytes) -> PixelRequest:
         raise InputError('the body must be a JSON object like {"pixels": [...]}')
     unknown = sorted(set(payload) - set(FIELDS))
     if unknown:
-        raise InputError(f"unknown field {unknown[0]!r}: expected pixels, scale, preprocess")
+        raise InputError(f"unknown field {unknown[0]!r}: expected {', '.join(FIELDS)}")
     if "pixels" not in payload:
         raise InputError('missing field "pixels": the image as nested lists of numbers')
     scale = payload.get("scale", 1)
@@ -62,10 +62,56 @@ def parse_predict_json(body: bytes) -> PixelRequest:
     preprocess = payload.get("preprocess", True)
     if not isinstance(preprocess, bool):
         raise InputError(f"preprocess must be true or false, got {_describe(preprocess)}")
-    ink = pixel_array(payload["pixels"], scale)
-    if not preprocess and ink.shape != (SIDE, SIDE):
-        raise InputError(f"preprocess false needs a 28x28 image, got {ink.shape[0]}x{ink.shape[1]}")
-    return PixelRequest(ink, preprocess)
+    ink = payload.get("ink", "auto")
+    if ink not in INKS:
+        raise InputError(f'ink must be "auto", "light" or "dark", got {_describe(ink)}')
+    pixels = pixel_array(payload["pixels"], scale)
+    if not preprocess and pixels.shape != (SIDE, SIDE):
+        height, width = pixels.shape
+        raise InputError(f"preprocess false needs a 28x28 image, got {height}x{width}")
+    return PixelRequest(pixels, ink, preprocess)
+
+
+def request_body_schema() -> dict:
+    """The JSON body as a JSON Schema with a description per field, for the OpenAPI document."""
+    row = {"type": "array", "items": {"type": "number", "minimum": 0}}
+    return {
+        "type": "object",
+        "required": ["pixels"],
+        "additionalProperties": False,
+        "properties": {
+            "pixels": {
+                "description": (
+                    "Grey levels from 0 to `scale`: 28x28 nested lists, a flat list of 784 "
+                    f"numbers (read as 28x28), or H x W rows with sides {MIN_SIDE} to {MAX_SIDE}."
+                ),
+                "oneOf": [{"type": "array", "items": row}, row],
+            },
+            "scale": {
+                "description": "The largest value: 1 for floats in [0, 1], 255 for bytes.",
+                "enum": list(SCALES),
+                "default": 1,
+            },
+            "ink": {
+                "description": (
+                    'Which way the ink goes: "light" (bright ink on black, like MNIST), '
+                    '"dark" (dark ink on light paper) or "auto" (detected, as for image files).'
+                ),
+                "enum": list(INKS),
+                "default": "auto",
+            },
+            "preprocess": {
+                "description": (
+                    "true: find the ink, crop to it, fit it into 20x20 and centre it by mass in "
+                    "28x28, as `digitnet predict` does with image files. false: the pixels are "
+                    "one 28x28 digit already framed like MNIST and go to the network as they are "
+                    "(only turned bright on black); /api/read refuses false."
+                ),
+                "type": "boolean",
+                "default": True,
+            },
+        },
+    }
 
 
 def _refuse_constant(name: str) -> float:
@@ -109,7 +155,10 @@ def pixel_array(pixels: object, scale: int) -> np.ndarray:
     low, high = values.min(), values.max()
     if low < 0 or high > scale:
         found = low if low < 0 else high
-        raise InputError(f"pixel values must be in [0, {scale}] for scale {scale}, found {found:g}")
+        hint = '; send "scale": 255 with 0-255 pixels' if scale == 1 and 1 < found <= 255 else ""
+        raise InputError(
+            f"pixel values must be in [0, {scale}] for scale {scale}, found {found:g}{hint}"
+        )
     return values / scale
 
 

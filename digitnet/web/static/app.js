@@ -192,7 +192,7 @@ async function predict() {
     const response = await fetch("/api/read", {
       method: "POST",
       headers: { "content-type": "application/json" },
-      body: JSON.stringify({ pixels: inkRows(), scale: 255 }),
+      body: JSON.stringify({ pixels: inkRows(), scale: 255, ink: "light" }),
     });
     const answer = await response.json();
     if (strokes.length > 0 && !uploadedImage) show(response, answer);  // else cleared meanwhile

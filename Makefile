@@ -16,6 +16,7 @@ $(VENV)/.installed: pyproject.toml
 	@touch $@
 
 run: setup
+	@echo "training the default network (the bundled model already works: $(BIN)/digitnet predict IMAGE, $(BIN)/digitnet serve)"
 	$(BIN)/digitnet train
 
 test: setup browser reference

@@ -83,8 +83,13 @@ RESUMABLE = [
 
 
 def _train_process(tmp_path, *extra):
+    return _digitnet_process(tmp_path, "train", *RESUMABLE, "--log-every", "20", *extra)
+
+
+def _digitnet_process(tmp_path, *args):
+    """`digitnet ARGS` started in tmp_path, its stderr readable line by line as it runs."""
     return subprocess.Popen(
-        [sys.executable, "-m", "digitnet", "train", *RESUMABLE, "--log-every", "20", *extra],
+        [sys.executable, "-m", "digitnet", *args],
         cwd=tmp_path,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -295,15 +300,7 @@ def test_a_validation_that_is_neither_fraction_nor_count_is_a_usage_error(amount
 def test_a_resumed_run_removes_its_checkpoint_once_the_model_is_written(tmp_path):
     tiny = ["--train-limit", "300", "--test-limit", "50", "--validation", "0", "--hidden", "16",
             "--batch-size", "10", "--epochs", "100", "--log-every", "5", "--no-plot"]  # fmt: skip
-    process = subprocess.Popen(
-        [sys.executable, "-m", "digitnet", "train", *tiny, "--out", "run.npz"],
-        cwd=tmp_path,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        stdin=subprocess.DEVNULL,
-        env={**os.environ, "PYTHONPATH": str(REPO)},
-    )
+    process = _digitnet_process(tmp_path, "train", *tiny, "--out", "run.npz")
     for line in process.stderr:  # wait until training is under way
         if line.startswith("step 10/"):
             break

@@ -5,7 +5,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: setup run test test-fast browser reference lint format bench clean
+.PHONY: setup run test test-fast browser reference lint format bench docs clean
 
 setup: $(VENV)/.installed
 
@@ -36,15 +36,19 @@ bench: setup reference
 	$(BIN)/python -m pip install -q "scikit-learn>=1.3"
 	$(BIN)/python benchmarks/speed.py
 
+# the documentation site from docs/ into site/ (offline; the tools come with the dev extra)
+docs: setup
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict  # the variable hides a banner, nothing else
+
 lint: setup
-	$(BIN)/ruff check digitnet tests benchmarks
-	$(BIN)/ruff format --check digitnet tests benchmarks
+	$(BIN)/ruff check digitnet tests benchmarks docs
+	$(BIN)/ruff format --check digitnet tests benchmarks docs
 
 format: setup
-	$(BIN)/ruff format digitnet tests benchmarks
+	$(BIN)/ruff format digitnet tests benchmarks docs
 
 clean:
-	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache
+	rm -rf $(VENV) build site *.egg-info .pytest_cache .ruff_cache
 
 # handwriting fonts for the non-MNIST set of benchmarks/own_photos.py (as root)
 fonts: ; @bash scripts/install-fonts.sh

@@ -121,9 +121,11 @@ def _shadows_levelled(
 def _without_faint_ink(
     grey: np.ndarray, sign: float, shaded: np.ndarray, strokes: np.ndarray, levelled: tuple
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """`levelled` without the pixels far fainter than the strokes' cores, relative to the paper
-    under each (Weber contrast): a soft shadow's rim beside a hard shadow (a thumb's, round the
-    thumb) stands out from the levelled paper, but by well under the ink's share of its level."""
+    """`levelled` with each pixel's ink measured relative to the paper under it (Weber
+    contrast), and without the pixels far fainter than the strokes' cores by that measure.
+    Relative, because a shadow dims ink and paper alike: strokes under it keep their strength.
+    A soft shadow's rim beside a hard shadow (a thumb's, round the thumb) stands out from the
+    levelled paper, but by well under the ink's share of its level."""
     residual, candidates, mask = levelled
     cores = strokes & mask
     if not cores.any():
@@ -131,7 +133,7 @@ def _without_faint_ink(
     paper = shaded if sign > 0 else 1 - shaded  # the paper's distance from the ink's extreme
     contrast = residual / np.maximum(paper, MIN_PAPER_LEVEL)
     kept = remove_specks(mask & (contrast >= FAINT * np.median(contrast[cores])))
-    return (residual, candidates, kept) if kept.any() else levelled
+    return (contrast, candidates, kept) if kept.any() else levelled
 
 
 def _cores_kept(

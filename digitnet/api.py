@@ -25,9 +25,9 @@ from digitnet.build import layout_of
 from digitnet.config import ModelConfig, TrainConfig, unknown_settings_message
 from digitnet.data.datasets import Dataset, load_mnist
 from digitnet.data.preprocess import to_inputs
+from digitnet.ensembles import combine
 from digitnet.errors import ConfigError, ImageError
 from digitnet.images import grey_from_memory, to_mnist
-from digitnet.ensembles import combine
 from digitnet.io import ModelFile, load_model, save_model
 from digitnet.nn.layers import Layer
 from digitnet.nn.model import Sequential

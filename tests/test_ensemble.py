@@ -38,9 +38,7 @@ def test_images(mnist):
     return images[:2000], labels[:2000]
 
 
-def test_the_ensemble_gives_the_weighted_mean_of_its_members_probabilities(
-    members, test_images
-):
+def test_the_ensemble_gives_the_weighted_mean_of_its_members_probabilities(members, test_images):
     images, _ = test_images
     members[0].model.temperature = 1.7  # each member's own calibration counts
     try:

@@ -54,7 +54,7 @@ def main() -> None:
     parser.add_argument("--seeds", default="11,12,13,14,15")
     parser.add_argument("--augmentations", default="", help="e.g. affine,elastic (in turn)")
     parser.add_argument("--models", default=str(HERE / "ensemble-models"))
-    parser.add_argument("--quick", action="store_true", help="1 epoch on 3,000 images: a smoke test")
+    parser.add_argument("--quick", action="store_true", help="1 epoch on 3,000 images")
     args = parser.parse_args()
     folder = Path(args.models)
     folder.mkdir(parents=True, exist_ok=True)
@@ -67,7 +67,8 @@ def main() -> None:
         paths.append(path)
     out = folder / f"{args.preset}-ensemble.npz"
     combined = subprocess.run(
-        [sys.executable, "-m", "digitnet", "ensemble", *map(str, paths), "--out", str(out), "--json"],
+        [sys.executable, "-m", "digitnet", "ensemble", *map(str, paths), "--out", str(out),
+         "--json"],
         check=True, capture_output=True, text=True, stdin=subprocess.DEVNULL,
     )  # fmt: skip
     report = json.loads(combined.stdout)

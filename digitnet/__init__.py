@@ -1,20 +1,19 @@
 """digitnet: a neural network written from scratch in NumPy that learns handwritten digits.
 
-The Python API: `digitnet.train`, `digitnet.load`, `digitnet.load_mnist`, `digitnet.Network`,
-`digitnet.Dataset`
-(see digitnet/api.py and the README).
+The Python API: `digitnet.train`, `digitnet.load`, `digitnet.ensemble`, `digitnet.load_mnist`,
+`digitnet.Network`, `digitnet.Dataset` (see digitnet/api.py and the README).
 """
 
 from __future__ import annotations
 
 __version__ = "0.1.0"
 
-__all__ = ["Dataset", "Network", "__version__", "load", "load_mnist", "train"]
+__all__ = ["Dataset", "Network", "__version__", "ensemble", "load", "load_mnist", "train"]
 
 
 def __getattr__(name: str) -> object:
     """Import the API lazily, so `digitnet --version` and light imports stay fast."""
-    if name in ("Network", "train", "load"):
+    if name in ("Network", "train", "load", "ensemble"):
         from digitnet import api
 
         return getattr(api, name)

@@ -7,6 +7,7 @@ net.predict_files(["my-digit.jpg"])[0].digit
 net.predict_images([pil_image, numpy_photo])[0].digit
 net.read_files(["house-number.jpg"])[0].text
 net.save("model.npz"); digitnet.load("model.npz")
+digitnet.ensemble([net, "other.npz"]).save("committee.npz")
 """
 
 from __future__ import annotations
@@ -24,9 +25,10 @@ from digitnet.build import layout_of
 from digitnet.config import ModelConfig, TrainConfig, unknown_settings_message
 from digitnet.data.datasets import Dataset, load_mnist
 from digitnet.data.preprocess import to_inputs
+from digitnet.ensembles import combine
 from digitnet.errors import ConfigError, ImageError
 from digitnet.images import grey_from_memory, to_mnist
-from digitnet.io import load_model, save_model
+from digitnet.io import ModelFile, load_model, save_model
 from digitnet.nn.layers import Layer
 from digitnet.nn.model import Sequential
 from digitnet.pipeline import evaluate, fit, model_metadata, prepare_data, random_streams
@@ -208,6 +210,23 @@ def train(
         model_config, train_config, preset=preset, source=data.source, results=fitted.results
     )
     return Network(fitted.model, meta, fitted.result.history)
+
+
+def ensemble(
+    members: Sequence[Network | str | os.PathLike[str]], *, weights: Sequence[float] | None = None
+) -> Network:
+    """A network that averages the members' probabilities (Networks or model files; two or
+    more, trained on the same data): save it as any model file. ConfigError when they cannot
+    be combined."""
+    files = [
+        ModelFile(m.model, m.meta) if isinstance(m, Network) else load_model(m) for m in members
+    ]
+    names = [
+        f"network {i}" if isinstance(m, Network) else os.path.basename(m)
+        for i, m in enumerate(members)
+    ]
+    model, meta = combine(files, names, weights)
+    return Network(model, meta)
 
 
 def load(

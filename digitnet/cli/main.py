@@ -15,6 +15,7 @@ from digitnet import __version__
 from digitnet.cli import (
     calibrate_cmd,
     data_cmd,
+    ensemble_cmd,
     evaluate_cmd,
     plot_cmd,
     predict_cmd,
@@ -33,6 +34,7 @@ COMMANDS = [
     train_cmd,
     evaluate_cmd,
     calibrate_cmd,
+    ensemble_cmd,
     predict_cmd,
     read_cmd,
     show_cmd,

@@ -12,6 +12,7 @@ from digitnet.errors import ConfigError
 from digitnet.nn.activations import LeakyReLU, ReLU, Sigmoid, Softmax, Tanh
 from digitnet.nn.conv import Conv2D
 from digitnet.nn.deskew import Deskew
+from digitnet.nn.ensemble import Ensemble
 from digitnet.nn.layers import Dense, Dropout, Layer
 from digitnet.nn.norm import BatchNorm
 from digitnet.nn.pooling import Flatten, MaxPool2D
@@ -33,6 +34,7 @@ LAYER_TYPES: Mapping[str, type[Layer]] = MappingProxyType(
             Flatten,
             BatchNorm,
             Deskew,
+            Ensemble,
         )
     }
 )

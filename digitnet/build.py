@@ -16,20 +16,28 @@ N_CLASSES = 10
 
 
 def build_model(
-    config: ModelConfig, rng: np.random.Generator, *, dtype: type = np.float32
+    config: ModelConfig,
+    rng: np.random.Generator,
+    *,
+    dtype: type = np.float32,
+    n_inputs: int = N_INPUTS,
+    n_classes: int = N_CLASSES,
 ) -> Sequential:
-    """The network `config` describes; the same rng state gives bit-identical weights."""
-    network = _build_network(config, rng, dtype)
+    """The network `config` describes, from n_inputs features (an MLP; a CNN always takes
+    28x28 images) to n_classes outputs; the same rng state gives bit-identical weights."""
+    network = _build_network(config, rng, dtype, n_inputs, n_classes)
     if config.deskew:
         return Sequential([Deskew(), *network.layers], network.loss)
     return network
 
 
-def _build_network(config: ModelConfig, rng: np.random.Generator, dtype: type) -> Sequential:
+def _build_network(
+    config: ModelConfig, rng: np.random.Generator, dtype: type, n_inputs: int, n_classes: int
+) -> Sequential:
     loss_kwargs = {"label_smoothing": config.label_smoothing} if config.label_smoothing else None
     if config.kind == "mlp":
         return build_mlp(
-            (N_INPUTS, *config.hidden, N_CLASSES),
+            (n_inputs, *config.hidden, n_classes),
             activation=config.activation,
             output=config.output,
             init=config.init,
@@ -48,6 +56,7 @@ def _build_network(config: ModelConfig, rng: np.random.Generator, dtype: type) -
             padding=config.padding,
             batch_norm=config.batch_norm,
             dropout=config.dropout,
+            n_classes=n_classes,
             rng=rng,
             dtype=dtype,
             loss_kwargs=loss_kwargs,

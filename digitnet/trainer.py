@@ -15,7 +15,7 @@ import numpy as np
 
 from digitnet.config import TrainConfig
 from digitnet.data.batches import batch_slices, epoch_order
-from digitnet.data.preprocess import one_hot
+from digitnet.data.preprocess import N_CLASSES, one_hot
 from digitnet.nn.model import Sequential
 from digitnet.nn.optim import Optimizer, optimizer_from_name
 from digitnet.nn.schedules import make_schedule
@@ -80,7 +80,8 @@ class TrainResult:
 class Trainer:
     """Trains `model` on (x, labels) with the settings of `config`.
 
-    x: (n, 784) or (n, 1, 28, 28) float inputs; labels: (n,) ints. val: an optional
+    x: (n, features) or (n, 1, 28, 28) float inputs; labels: (n,) ints in [0, n_classes),
+    n_classes matching the model's outputs. val: an optional
     (x_val, labels_val) for per-epoch accuracy and early stopping. shuffle_rng draws the
     epoch orders; augment(x_batch) -> x_batch, if given, transforms each training batch.
     """
@@ -92,6 +93,7 @@ class Trainer:
     shuffle_rng: np.random.Generator
     val: tuple[np.ndarray, np.ndarray] | None = None
     augment: Callable[[np.ndarray], np.ndarray] | None = None
+    n_classes: int = N_CLASSES
     optimizer: Optimizer = field(init=False)
 
     def __post_init__(self) -> None:
@@ -112,7 +114,11 @@ class Trainer:
             **self._optimizer_kwargs(),
         )
         self.full_batch = self.batch_size >= n
-        self.y = one_hot(self.labels, dtype=self.x.dtype.type) if self.full_batch else None
+        self.y = (
+            one_hot(self.labels, self.n_classes, dtype=self.x.dtype.type)
+            if self.full_batch
+            else None
+        )
 
     def _optimizer_kwargs(self) -> dict:
         kwargs: dict = {"learning_rate": self.config.learning_rate}
@@ -213,7 +219,7 @@ class Trainer:
             assert order is not None
             indices = order[positions]
             x_batch = x[indices]
-            y_batch = one_hot(self.labels[indices], dtype=self.x.dtype.type)
+            y_batch = one_hot(self.labels[indices], self.n_classes, dtype=self.x.dtype.type)
         if self.augment is not None:
             x_batch = self.augment(x_batch)
         return x_batch, y_batch
@@ -242,7 +248,7 @@ class Trainer:
             probs = self.model.loss.probabilities(outputs)
             record["val_accuracy"] = float(np.mean(probs.argmax(axis=1) == labels_val))
             record["val_loss"] = self.model.loss.value(
-                outputs, one_hot(labels_val, dtype=outputs.dtype.type)
+                outputs, one_hot(labels_val, self.n_classes, dtype=outputs.dtype.type)
             )
         state.history.epochs.append(record)
         return record

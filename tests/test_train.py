@@ -6,9 +6,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from digitnet.build import build_model
 from digitnet.checkpoint import load_checkpoint, save_checkpoint
 from digitnet.config import ModelConfig, TrainConfig
 from digitnet.pipeline import fit, prepare_data, random_streams
+from digitnet.trainer import Trainer
 
 
 def _fit(dataset, model_config=None, **train_changes):
@@ -125,3 +127,20 @@ def test_interrupted_training_resumes_bit_for_bit(small_mnist, tmp_path):
     for name, value in uninterrupted.model.get_weights().items():
         np.testing.assert_array_equal(value, resumed.model.get_weights()[name])
     assert resumed.result.history.step_losses == uninterrupted.result.history.step_losses
+
+
+@pytest.mark.parametrize("model_config", [ModelConfig(hidden=(16,)), ModelConfig(hidden=())])
+def test_trainer_learns_any_number_of_features_and_classes(model_config):
+    """Not only 784 pixels and 10 digits: 5 features, 3 linearly separable classes."""
+    rng = np.random.default_rng(0)
+    centres = np.array([[3, 0, 0, 0, 0], [0, 3, 0, 0, 0], [0, 0, 3, 0, 0]], np.float32)
+    labels = rng.integers(0, 3, 300)
+    x = (centres[labels] + rng.normal(size=(300, 5))).astype(np.float32)
+    model = build_model(model_config, rng, n_inputs=5, n_classes=3)
+    config = TrainConfig(batch_size=32, epochs=20, learning_rate=1e-2, validation=0)
+    trainer = Trainer(model, config, x, labels, rng, val=(x[:50], labels[:50]), n_classes=3)
+    result = trainer.run()
+    assert result.stop_reason == "completed"
+    assert model.predict_proba(x).shape == (300, 3)
+    assert np.mean(model.predict(x) == labels) > 0.9
+    assert 0.9 < result.history.epochs[-1]["val_accuracy"] <= 1

@@ -33,11 +33,12 @@ def build_cnn(
     padding: str = "same",
     batch_norm: bool = True,
     dropout: float = 0.0,
+    n_classes: int = 10,
     rng: np.random.Generator,
     dtype: type[np.floating] = np.float32,
     loss_kwargs: dict | None = None,
 ) -> Sequential:
-    """A CNN for (batch, 1, 28, 28) images giving 10 logits for SoftmaxCrossEntropy.
+    """A CNN for (batch, 1, 28, 28) images giving n_classes logits for SoftmaxCrossEntropy.
 
     Scheme, e.g. conv_channels (32, 32, 64, 64), dense (128,):
         for each c in conv_channels:
@@ -46,7 +47,7 @@ def build_cnn(
             `pool_every` convs, and after a last unpaired one, MaxPool2D(2) comes before
             the ReLU (the same function: max and ReLU commute; ReLU on 4x fewer values)
         Flatten → for each d in dense: Dense(previous, d) → ReLU → Dropout(dropout) if > 0
-        → Dense(previous, 10)
+        → Dense(previous, n_classes)
     so (32, 32, 64, 64) gives two blocks: 28×28 → 14×14 → 7×7 and Flatten yields 64·7·7.
     An odd kernel_size keeps the side through each conv; pooling floors odd sides. With
     batch_norm the convs keep their bias (harmless, BatchNorm's beta absorbs it).
@@ -94,5 +95,5 @@ def build_cnn(
         if dropout:
             layers.append(Dropout(dropout, rng=rng.spawn(1)[0]))
         previous = d
-    layers.append(Dense(previous, 10, rng=rng, dtype=dtype))
+    layers.append(Dense(previous, n_classes, rng=rng, dtype=dtype))
     return Sequential(layers, loss_from_name("cross_entropy", **(loss_kwargs or {})))

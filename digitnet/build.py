@@ -72,6 +72,4 @@ def input_layout(config: ModelConfig) -> str:
 def layout_of(model: Sequential) -> str:
     """The input layout a built (or loaded) network expects, from its first layer after any
     fixed preprocessing (Deskew takes either layout)."""
-    learning = model.layers[model.fixed_prefix :]
-    first = learning[0].spec()["type"] if learning else "Dense"
-    return "image" if first == "Conv2D" else "flat"
+    return model.input_layout

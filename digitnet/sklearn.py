@@ -30,6 +30,7 @@ except ModuleNotFoundError:
 
 from digitnet.build import build_model, layout_of
 from digitnet.config import ModelConfig, TrainConfig, to_dict
+from digitnet.data.preprocess import split_validation
 from digitnet.errors import ModelFileError, TrainingDiverged
 from digitnet.io import load_model, save_model
 from digitnet.nn.model import Sequential
@@ -272,9 +273,7 @@ class DigitnetClassifier(ClassifierMixin, BaseEstimator):
                     f"early stopping holds out {n_val} of {len(x)} samples: it needs at least "
                     "1 for validation and 1 to train on"
                 )
-            order = self._streams["split"].permutation(len(x))
-            val = (x[order[:n_val]], labels[order[:n_val]])
-            x, labels = x[order[n_val:]], labels[order[n_val:]]
+            (x, labels), val = split_validation(x, labels, n_val, self._streams["split"])
         trainer = Trainer(
             self.network_,
             config,

@@ -95,10 +95,7 @@ class Ensemble(Layer):
 
 
 def _in_layout(x: np.ndarray, member: Sequential) -> np.ndarray:
-    """x as the member takes it: (n, 1, 28, 28) for a network that starts with a convolution,
-    (n, 784) otherwise (a Deskew layer in front takes either)."""
-    learning = member.layers[member.fixed_prefix :]
-    wants_images = bool(learning) and learning[0].spec()["type"] == "Conv2D"
-    if wants_images:
+    """x as the member takes it: (n, 1, 28, 28) or (n, 784), by its input_layout."""
+    if member.input_layout == "image":
         return x.reshape(len(x), 1, 28, 28)
     return x.reshape(len(x), -1)

@@ -115,6 +115,14 @@ class Sequential:
             count += 1
         return count
 
+    @property
+    def input_layout(self) -> str:
+        """How the network takes its inputs: "image" (n, 1, 28, 28) when its first layer after
+        any fixed preprocessing is a convolution (Deskew takes either), else "flat" (n, 784)."""
+        learning = self.layers[self.fixed_prefix :]
+        first = learning[0].spec()["type"] if learning else "Dense"
+        return "image" if first == "Conv2D" else "flat"
+
     def preprocess(self, x: np.ndarray) -> np.ndarray:
         """x through the fixed_prefix layers, in inference chunks: train on the result with
         train_step(..., start=fixed_prefix) instead of redoing them every batch."""

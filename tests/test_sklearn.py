@@ -4,8 +4,10 @@ data (MNIST, wine), labels of any kind, partial_fit, and saving as a model file 
 from __future__ import annotations
 
 import pickle
+import re
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -20,6 +22,8 @@ from sklearn.utils.estimator_checks import parametrize_with_checks  # noqa: E402
 
 from digitnet.errors import ModelFileError  # noqa: E402
 from digitnet.sklearn import EXPECTED_FAILED_CHECKS, DigitnetClassifier  # noqa: E402
+
+REPO = Path(__file__).resolve().parent.parent
 
 
 @parametrize_with_checks(
@@ -155,3 +159,17 @@ def test_without_scikit_learn_one_line_says_what_to_install():
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.returncode != 0
     assert result.stderr.strip().splitlines()[-1].endswith("pip install digitnet[sklearn]")
+
+
+def test_guide_examples_run_and_the_declared_exceptions_are_documented(tmp_path, monkeypatch):
+    guide = (REPO / "docs" / "guide" / "sklearn.md").read_text(encoding="utf-8")
+    blocks = re.findall(r"<!-- python: runs as a test -->\n```python\n(.*?)```", guide, re.S)
+    assert len(blocks) == 2
+    monkeypatch.chdir(tmp_path)
+    namespace: dict = {}
+    exec(compile("\n".join(blocks), "docs/guide/sklearn.md", "exec"), namespace)
+    assert namespace["search"].score(namespace["X_test"], namespace["y_test"]) >= 0.9
+    assert isinstance(namespace["classifier"], DigitnetClassifier)
+    assert (tmp_path / "wine.npz").is_file()
+    for check in EXPECTED_FAILED_CHECKS:
+        assert f"`{check}`" in guide

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from digitnet.config import ModelConfig, TrainConfig, from_dict
+from digitnet.artifacts.model_file import load_model
 from digitnet.data.datasets import load_mnist
 from digitnet.evaluation.calibration import (
     choose_min_confidence,
@@ -24,9 +24,9 @@ from digitnet.evaluation.calibration import (
     fit_temperature,
     softmax,
 )
-from digitnet.io import load_model
-from digitnet.pipeline import prepare_data, random_streams
 from digitnet.predict import default_model_path
+from digitnet.training.config import ModelConfig, TrainConfig, from_dict
+from digitnet.training.pipeline import prepare_data, random_streams
 
 RESULTS = Path(__file__).parent / "results" / "calibration.json"
 

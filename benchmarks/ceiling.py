@@ -45,7 +45,7 @@ from workloads import (  # noqa: E402
     mlp_flops_per_sample,
 )
 
-from digitnet.atomic import write_text_atomically  # noqa: E402
+from digitnet.artifacts.atomic import write_text_atomically  # noqa: E402
 from digitnet.data.datasets import load_mnist  # noqa: E402
 from digitnet.data.preprocess import to_inputs  # noqa: E402
 from digitnet.nn.blas import axpy, gemm_tn  # noqa: E402

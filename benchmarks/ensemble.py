@@ -24,7 +24,7 @@ sys.path.insert(0, str(HERE))
 
 from machine import machine_info  # noqa: E402
 
-from digitnet.atomic import write_text_atomically  # noqa: E402
+from digitnet.artifacts.atomic import write_text_atomically  # noqa: E402
 
 
 def member_plan(preset: str, seeds: list[int], augmentations: list[str]) -> list[tuple]:

@@ -21,7 +21,7 @@ sys.path.insert(0, str(HERE))
 from machine import machine_info  # noqa: E402
 from timing import timings  # noqa: E402
 
-from digitnet.atomic import write_text_atomically  # noqa: E402
+from digitnet.artifacts.atomic import write_text_atomically  # noqa: E402
 from digitnet.data.datasets import load_mnist  # noqa: E402
 from digitnet.data.preprocess import to_inputs  # noqa: E402
 from digitnet.nn.model import Sequential  # noqa: E402

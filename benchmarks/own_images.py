@@ -22,7 +22,7 @@ import numpy as np
 from PIL import Image
 
 import digitnet
-from digitnet.atomic import write_text_atomically
+from digitnet.artifacts.atomic import write_text_atomically
 from digitnet.data.datasets import load_mnist
 from digitnet.errors import ImageError
 from digitnet.images import grey_from_memory, to_mnist

@@ -27,7 +27,7 @@ from machine import machine_info  # noqa: E402
 from photo_inks import font_ink, mnist_ink, number_ink  # noqa: E402
 from photo_render import CONDITIONS  # noqa: E402
 
-from digitnet.atomic import write_text_atomically  # noqa: E402
+from digitnet.artifacts.atomic import write_text_atomically  # noqa: E402
 from digitnet.data.datasets import load_mnist  # noqa: E402
 
 FONT_PARTS = (

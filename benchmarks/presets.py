@@ -29,8 +29,8 @@ RESULTS = HERE / "results"
 def run_one(name: str, best: bool) -> dict:
     """Train one preset in this process and return its row (plus peak RSS in MB)."""
     from digitnet.data.datasets import load_mnist
-    from digitnet.presets import best_recipe, get_preset
-    from digitnet.reproduce import run_preset
+    from digitnet.training.presets import best_recipe, get_preset
+    from digitnet.training.reproduce import run_preset
 
     preset = get_preset(name)
     row = run_preset(best_recipe(preset) if best else preset, load_mnist())
@@ -79,7 +79,7 @@ def main() -> None:
         print(json.dumps(run_one(args.one, args.best)))
         return
 
-    from digitnet.presets import PRESETS
+    from digitnet.training.presets import PRESETS
 
     names = args.only or list(PRESETS)
     jobs = []

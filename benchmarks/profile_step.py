@@ -26,7 +26,7 @@ from machine import machine_info  # noqa: E402
 from timing import timings  # noqa: E402
 from workloads import BATCH, LEARNING_RATE, MOMENTUM, cnn_model, torch_network  # noqa: E402
 
-from digitnet.atomic import write_text_atomically  # noqa: E402
+from digitnet.artifacts.atomic import write_text_atomically  # noqa: E402
 from digitnet.data.datasets import load_mnist  # noqa: E402
 from digitnet.data.preprocess import one_hot, to_inputs  # noqa: E402
 from digitnet.nn import SGD, build_mlp  # noqa: E402

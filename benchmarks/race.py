@@ -19,13 +19,13 @@ import time
 
 import numpy as np
 
-from digitnet.build import build_model
 from digitnet.data.batches import epoch_order
 from digitnet.nn.deskew import Deskew
 from digitnet.nn.schedules import make_schedule
-from digitnet.pipeline import prepare_data, random_streams
-from digitnet.presets import get_preset
-from digitnet.trainer import Trainer
+from digitnet.training.build import build_model
+from digitnet.training.pipeline import prepare_data, random_streams
+from digitnet.training.presets import get_preset
+from digitnet.training.trainer import Trainer
 
 
 def _accuracy(predict, x: np.ndarray, labels: np.ndarray) -> float:

@@ -26,7 +26,7 @@ sys.path.insert(0, str(HERE.parent / "tests"))
 
 from number_photos import mnist_test, number_photo, photograph, strip  # noqa: E402
 
-from digitnet.atomic import write_text_atomically  # noqa: E402
+from digitnet.artifacts.atomic import write_text_atomically  # noqa: E402
 from digitnet.images.components import label_components  # noqa: E402
 
 

@@ -116,7 +116,7 @@ def plot_scaling(rows: list[dict], path: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from digitnet.atomic import write_bytes_atomically
+    from digitnet.artifacts.atomic import write_bytes_atomically
 
     figure, axes = plt.subplots(2, 2, figsize=(10, 7.5))
     panels = [

@@ -48,7 +48,7 @@ from workloads import (  # noqa: E402
     torch_runner,
 )
 
-from digitnet.atomic import write_text_atomically  # noqa: E402
+from digitnet.artifacts.atomic import write_text_atomically  # noqa: E402
 from digitnet.data.datasets import load_mnist  # noqa: E402
 from digitnet.data.preprocess import to_inputs  # noqa: E402
 

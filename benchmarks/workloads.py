@@ -14,10 +14,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from digitnet.build import build_model
 from digitnet.data.preprocess import one_hot
 from digitnet.nn.optim import SGD
-from digitnet.presets import get_preset
+from digitnet.training.build import build_model
+from digitnet.training.presets import get_preset
 
 BATCH = 128
 LEARNING_RATE = 0.01

@@ -21,17 +21,13 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from digitnet.build import layout_of
-from digitnet.config import ModelConfig, TrainConfig, unknown_settings_message
+from digitnet.artifacts.model_file import ModelFile, load_model, save_model
 from digitnet.data.datasets import Dataset, load_mnist
 from digitnet.data.preprocess import to_inputs
-from digitnet.ensembles import combine
 from digitnet.errors import ConfigError, ImageError
 from digitnet.images import grey_from_memory, to_mnist
-from digitnet.io import ModelFile, load_model, save_model
 from digitnet.nn.layers import Layer
 from digitnet.nn.model import Sequential
-from digitnet.pipeline import evaluate, fit, model_metadata, prepare_data, random_streams
 from digitnet.predict import (
     Prediction,
     load_default_model,
@@ -40,9 +36,13 @@ from digitnet.predict import (
     probabilities_for,
     unit_images,
 )
-from digitnet.presets import get_preset
 from digitnet.reading import Reading, read_files, read_grey
-from digitnet.trainer import History, TrainEvent
+from digitnet.training.build import layout_of
+from digitnet.training.config import ModelConfig, TrainConfig, unknown_settings_message
+from digitnet.training.ensembles import combine
+from digitnet.training.pipeline import evaluate, fit, model_metadata, prepare_data, random_streams
+from digitnet.training.presets import get_preset
+from digitnet.training.trainer import History, TrainEvent
 
 
 @dataclass

@@ -14,11 +14,11 @@ from pathlib import Path
 
 import numpy as np
 
-from digitnet.build import layout_of
+from digitnet.artifacts.model_file import ModelFile, load_model
 from digitnet.errors import ImageError, ModelFileError
 from digitnet.images import prepare_image, to_mnist
-from digitnet.io import ModelFile, load_model
 from digitnet.nn.model import Sequential
+from digitnet.training.build import layout_of
 
 
 @dataclass

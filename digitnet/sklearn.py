@@ -28,15 +28,15 @@ except ModuleNotFoundError:
         "digitnet.sklearn needs scikit-learn: pip install digitnet[sklearn]"
     ) from None
 
-from digitnet.build import build_model, layout_of
-from digitnet.config import ModelConfig, TrainConfig, to_dict
+from digitnet.artifacts.model_file import load_model, save_model
 from digitnet.data.preprocess import split_validation
 from digitnet.errors import ModelFileError, TrainingDiverged
-from digitnet.io import load_model, save_model
 from digitnet.nn.model import Sequential
-from digitnet.pipeline import random_streams
-from digitnet.presets import get_preset
-from digitnet.trainer import Trainer
+from digitnet.training.build import build_model, layout_of
+from digitnet.training.config import ModelConfig, TrainConfig, to_dict
+from digitnet.training.pipeline import random_streams
+from digitnet.training.presets import get_preset
+from digitnet.training.trainer import Trainer
 
 DEFAULT_MODEL = ModelConfig(hidden=(100,), activation="relu", init="he_normal")
 DEFAULT_TRAIN = TrainConfig(optimizer="adam", learning_rate=1e-3, batch_size=200, epochs=100)

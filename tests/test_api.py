@@ -10,8 +10,8 @@ import pytest
 from PIL import Image, ImageDraw
 
 import digitnet
-from digitnet.config import ModelConfig, TrainConfig, to_dict
 from digitnet.errors import ConfigError, ImageError
+from digitnet.training.config import ModelConfig, TrainConfig, to_dict
 
 
 @pytest.fixture(scope="module")

@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 from test_nn_model import read_mnist
 
-from digitnet.augment import Augmentation, augment_batch, elastic_field, gaussian_matrix
 from digitnet.errors import ConfigError
+from digitnet.training.augment import Augmentation, augment_batch, elastic_field, gaussian_matrix
 
 NO_CHANGE = {"max_shift": 0.0, "max_rotation": 0.0, "max_scale": 0.0}
 

@@ -7,8 +7,8 @@ import json
 import numpy as np
 import pytest
 
+from digitnet.artifacts.model_file import load_model, save_model
 from digitnet.errors import ModelFileError
-from digitnet.io import load_model, save_model
 from digitnet.predict import default_model_path, predict_image28
 
 

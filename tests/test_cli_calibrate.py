@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from digitnet.artifacts.model_file import load_model
 from digitnet.data.datasets import load_mnist
-from digitnet.io import load_model
 from digitnet.predict import default_model_path, load_default_model, probabilities_for
 from tests.conftest import run_cli
 

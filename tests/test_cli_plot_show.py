@@ -12,13 +12,13 @@ import pytest
 from conftest import assert_one_line_error, run_cli
 from PIL import Image
 
+from digitnet.artifacts.history_file import read_history
 from digitnet.cli.evaluate_cmd import format_report
 from digitnet.cli.plot_cmd import MAX_COUNT, prediction_count
 from digitnet.errors import DataError
-from digitnet.history_file import read_history
 from digitnet.predict import default_model_path
-from digitnet.presets import PRESETS
-from digitnet.trainer import History
+from digitnet.training.presets import PRESETS
+from digitnet.training.trainer import History
 
 DEFAULT_MODEL = str(default_model_path())
 

@@ -14,8 +14,8 @@ import numpy as np
 import pytest
 from conftest import REPO, assert_one_line_error, run_cli, write_kaggle_csv
 
+from digitnet.artifacts.model_file import load_model
 from digitnet.cli.run_control import checkpoint_path_of, model_path_of
-from digitnet.io import load_model
 
 SMALL = [
     "--train-limit",
@@ -267,7 +267,7 @@ def test_a_run_that_ends_before_its_first_epoch_writes_a_csv_header(tmp_path):
     result = run_cli("train", *SMALL, "--iterations", "5", "--no-plot", "--out", str(out))
     assert result.returncode == 0, result.stderr
     lines = (tmp_path / "short.history.csv").read_text().splitlines()
-    from digitnet.trainer import EPOCH_COLUMNS
+    from digitnet.training.trainer import EPOCH_COLUMNS
 
     assert lines == [",".join(EPOCH_COLUMNS)] and EPOCH_COLUMNS[:3] == (
         "epoch",

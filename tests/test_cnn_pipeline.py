@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 from conftest import assert_one_line_error, run_cli
 
-from digitnet.checkpoint import load_checkpoint, save_checkpoint
-from digitnet.config import ModelConfig, TrainConfig
-from digitnet.io import load_model, save_model
-from digitnet.pipeline import fit, prepare_data, random_streams
+from digitnet.artifacts.model_file import load_model, save_model
+from digitnet.training.checkpoint import load_checkpoint, save_checkpoint
+from digitnet.training.config import ModelConfig, TrainConfig
+from digitnet.training.pipeline import fit, prepare_data, random_streams
 
 SMALL_CNN = ModelConfig(
     kind="cnn", conv_channels=(8, 16), kernel_size=3, pool_every=1, hidden=(32,)

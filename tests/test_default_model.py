@@ -6,10 +6,10 @@ import json
 
 from conftest import run_cli
 
-from digitnet.build import layout_of
 from digitnet.data.preprocess import to_inputs
-from digitnet.pipeline import evaluate
 from digitnet.predict import default_model_path, load_default_model
+from digitnet.training.build import layout_of
+from digitnet.training.pipeline import evaluate
 
 
 def test_default_model_ships_loads_and_reaches_99_4_percent(mnist):

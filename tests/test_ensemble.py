@@ -10,8 +10,8 @@ import pytest
 from PIL import Image
 
 import digitnet
+from digitnet.artifacts.model_file import load_model
 from digitnet.errors import ConfigError
-from digitnet.io import load_model
 from digitnet.nn.ensemble import Ensemble
 from tests.conftest import assert_one_line_error, run_cli, write_kaggle_csv
 

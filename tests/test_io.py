@@ -11,8 +11,8 @@ import zipfile
 import numpy as np
 import pytest
 
+from digitnet.artifacts.model_file import FORMAT_VERSION, load_model, save_model
 from digitnet.errors import ModelFileError
-from digitnet.io import FORMAT_VERSION, load_model, save_model
 from digitnet.nn.layers import Dense, Layer
 from digitnet.nn.mlp import build_mlp
 

@@ -14,7 +14,6 @@ from nn_helpers import (
     training_pass,
 )
 
-from digitnet.build import build_model
 from digitnet.errors import ConfigError, ModelFileError
 from digitnet.nn import (
     BatchNorm,
@@ -30,7 +29,8 @@ from digitnet.nn import (
     layer_from_spec,
 )
 from digitnet.nn.conv import BATCH_LAST, CHANNEL_BATCH
-from digitnet.presets import get_preset
+from digitnet.training.build import build_model
+from digitnet.training.presets import get_preset
 
 CONV_CASES = [  # in, out, kernel, stride, padding, (H, W)
     (2, 3, 3, 1, 0, (5, 6)),

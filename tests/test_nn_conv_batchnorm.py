@@ -8,7 +8,6 @@ import numpy as np
 import pytest
 from nn_helpers import numeric_grad, one_hot, read_mnist, rel_error, training_pass
 
-from digitnet.build import build_model
 from digitnet.nn import (
     SGD,
     BatchNorm,
@@ -24,7 +23,8 @@ from digitnet.nn import (
 )
 from digitnet.nn import model as model_module
 from digitnet.nn.conv_batchnorm import ConvBatchNorm, fusable
-from digitnet.presets import get_preset
+from digitnet.training.build import build_model
+from digitnet.training.presets import get_preset
 
 CASES = [  # in, out, kernel, stride, padding, (H, W): both internal layouts, strides, padding
     (1, 13, 5, 1, 0, (12, 12)),  # batch-last (5x5), like the cnn preset's first layer

@@ -9,14 +9,14 @@ import numpy as np
 import pytest
 from nn_helpers import read_mnist
 
-from digitnet.build import build_model, layout_of
-from digitnet.config import ModelConfig, TrainConfig
+from digitnet.artifacts.model_file import load_model, save_model
 from digitnet.errors import ConfigError
-from digitnet.io import load_model, save_model
 from digitnet.nn import Deskew, Sequential, deskew
 from digitnet.nn.deskew import image_moments
 from digitnet.predict import predict_image28
-from digitnet.trainer import Trainer
+from digitnet.training.build import build_model, layout_of
+from digitnet.training.config import ModelConfig, TrainConfig
+from digitnet.training.trainer import Trainer
 
 
 def slanted_bar(top_col: int, bottom_col: int, rows: range = range(4, 24)) -> np.ndarray:

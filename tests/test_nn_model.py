@@ -190,8 +190,8 @@ def test_loss_value_is_the_mean_over_all_chunks():
 
 @pytest.mark.parametrize("preset", ["seed000", "mlp", "cnn"])
 def test_no_images_give_no_predictions_of_the_networks_own_width(preset):
-    from digitnet.build import build_model
-    from digitnet.presets import get_preset
+    from digitnet.training.build import build_model
+    from digitnet.training.presets import get_preset
 
     config = get_preset(preset).model
     model = build_model(config, rng=np.random.default_rng(0))

@@ -12,8 +12,8 @@ import pytest
 from PIL import Image
 
 from digitnet import plots
+from digitnet.artifacts.formats import percent
 from digitnet.errors import OutputError
-from digitnet.formats import percent
 
 MNIST = Path(__file__).resolve().parents[1] / "digitnet/datasets/mnist"
 
@@ -298,7 +298,7 @@ def test_importing_and_plotting_never_loads_pyplot(tmp_path):
 
 
 def test_the_text_formats_shared_with_the_cli_load_without_matplotlib():
-    code = "import sys, digitnet.formats; assert 'matplotlib' not in sys.modules"
+    code = "import sys, digitnet.artifacts.formats; assert 'matplotlib' not in sys.modules"
     subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
 
 

@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 from conftest import run_cli
 
-from digitnet.build import build_model
 from digitnet.errors import ConfigError
-from digitnet.presets import PRESETS, best_recipe, get_preset
+from digitnet.training.build import build_model
+from digitnet.training.presets import PRESETS, best_recipe, get_preset
 
 
 def _sizes(preset):

@@ -44,8 +44,10 @@ def test_pipeline_grid_search_and_cross_validation_on_wine(wine):
     pipeline = make_pipeline(StandardScaler(), DigitnetClassifier(epochs=60, random_state=0))
     search = GridSearchCV(
         pipeline,
-        {"digitnetclassifier__hidden_sizes": [(16,), (32,)],
-         "digitnetclassifier__learning_rate": [1e-3, 1e-2]},
+        {
+            "digitnetclassifier__hidden_sizes": [(16,), (32,)],
+            "digitnetclassifier__learning_rate": [1e-3, 1e-2],
+        },
         cv=3,
     )
     search.fit(X, y)
@@ -103,8 +105,13 @@ def test_early_stopping_records_validation_scores(wine):
     X, y = wine
     X = StandardScaler().fit_transform(X)
     clf = DigitnetClassifier(
-        hidden_sizes=(64,), batch_size=8, epochs=300, learning_rate=1e-2,
-        early_stopping=True, n_iter_no_change=5, random_state=0,
+        hidden_sizes=(64,),
+        batch_size=8,
+        epochs=300,
+        learning_rate=1e-2,
+        early_stopping=True,
+        n_iter_no_change=5,
+        random_state=0,
     ).fit(X, y)
     assert 5 < clf.n_iter_ < 300
     assert len(clf.validation_scores_) == clf.n_iter_ and max(clf.validation_scores_) > 0.9

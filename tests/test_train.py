@@ -6,11 +6,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from digitnet.build import build_model
-from digitnet.checkpoint import load_checkpoint, save_checkpoint
-from digitnet.config import ModelConfig, TrainConfig
-from digitnet.pipeline import fit, prepare_data, random_streams
-from digitnet.trainer import Trainer
+from digitnet.training.build import build_model
+from digitnet.training.checkpoint import load_checkpoint, save_checkpoint
+from digitnet.training.config import ModelConfig, TrainConfig
+from digitnet.training.pipeline import fit, prepare_data, random_streams
+from digitnet.training.trainer import Trainer
 
 
 def _fit(dataset, model_config=None, **train_changes):

@@ -19,14 +19,14 @@ from fastapi.testclient import TestClient
 from PIL import Image, ImageDraw
 
 from digitnet.cli import serve_cmd
-from digitnet.config import ModelConfig, TrainConfig
 from digitnet.data.datasets import Dataset
 from digitnet.errors import ConfigError, ImageError, ModelFileError
 from digitnet.images import FORMATS, canvas_to_mnist, decode_image_bytes, to_mnist
 from digitnet.nn import Deskew, Sequential, deskew
-from digitnet.pipeline import fit, prepare_data, random_streams
 from digitnet.predict import probabilities_for
 from digitnet.reading import read_grey
+from digitnet.training.config import ModelConfig, TrainConfig
+from digitnet.training.pipeline import fit, prepare_data, random_streams
 from digitnet.web.app import IMAGE_TYPES, MAX_BODY_BYTES, Predictor, create_app
 from digitnet.web.schemas import FIELDS, INKS, SCALES
 

@@ -59,10 +59,10 @@ def model_path(tmp_path_factory, mnist) -> Path:
     chromium()  # skip before training anything when there is no browser
     if BUNDLED_MODEL.exists():
         return BUNDLED_MODEL
-    from digitnet.config import ModelConfig, TrainConfig
+    from digitnet.artifacts.model_file import save_model
     from digitnet.data.datasets import Dataset
-    from digitnet.io import save_model
-    from digitnet.pipeline import fit, prepare_data, random_streams
+    from digitnet.training.config import ModelConfig, TrainConfig
+    from digitnet.training.pipeline import fit, prepare_data, random_streams
 
     dataset = Dataset("mnist", mnist.train_images, mnist.train_labels, None, None)
     model_config = ModelConfig(hidden=(256,))

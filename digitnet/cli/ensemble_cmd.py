@@ -7,14 +7,14 @@ import json
 import math
 import os
 
-from digitnet.build import layout_of
+from digitnet.artifacts.model_file import load_model, save_model
 from digitnet.cli.options import add_model_data_options, data_for_model, positive_int
 from digitnet.cli.run_control import check_output_path
 from digitnet.data.preprocess import take_first, to_inputs
-from digitnet.ensembles import combine
 from digitnet.errors import ConfigError
-from digitnet.io import load_model, save_model
-from digitnet.pipeline import evaluate
+from digitnet.training.build import layout_of
+from digitnet.training.ensembles import combine
+from digitnet.training.pipeline import evaluate
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:

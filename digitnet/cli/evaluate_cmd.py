@@ -7,7 +7,7 @@ import json
 
 import numpy as np
 
-from digitnet.build import layout_of
+from digitnet.artifacts.formats import figure_format
 from digitnet.cli.models import add_model_arguments, chosen_model, load_model_file_or_default
 from digitnet.cli.options import (
     add_model_data_options,
@@ -19,8 +19,8 @@ from digitnet.cli.options import (
 from digitnet.cli.run_control import check_output_path
 from digitnet.data.preprocess import take_first, to_inputs
 from digitnet.evaluation.calibration import unsure_report
-from digitnet.formats import figure_format
-from digitnet.pipeline import evaluate
+from digitnet.training.build import layout_of
+from digitnet.training.pipeline import evaluate
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 import os
 
+from digitnet.artifacts.model_file import ModelFile, load_model
 from digitnet.errors import ConfigError
-from digitnet.io import ModelFile, load_model
 from digitnet.nn.model import Sequential
 from digitnet.predict import load_default_model
 

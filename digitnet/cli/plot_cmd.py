@@ -8,14 +8,14 @@ from pathlib import Path
 
 import numpy as np
 
-from digitnet.build import layout_of
+from digitnet.artifacts.history_file import read_history
 from digitnet.cli.models import add_model_arguments, chosen_model, load_model_file_or_default
 from digitnet.cli.options import add_model_data_options, data_for_model, whole_number
 from digitnet.cli.run_control import output_folder
 from digitnet.data.preprocess import to_inputs
 from digitnet.errors import DataError
-from digitnet.history_file import read_history
-from digitnet.pipeline import evaluate
+from digitnet.training.build import layout_of
+from digitnet.training.pipeline import evaluate
 
 KINDS = ("history", "predictions", "mistakes", "confusion", "weights", "reliability")
 MAX_COUNT = 100  # 13 rows of 8: a figure ~2000 pixels tall; more is slow and too big to view

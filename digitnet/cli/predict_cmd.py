@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from digitnet.atomic import write_text_atomically
+from digitnet.artifacts.atomic import write_text_atomically
 from digitnet.cli.models import load_model_or_default, model_and_images
 from digitnet.cli.run_control import check_output_path, output_folder
 from digitnet.data.kaggle_csv import read_kaggle_csv

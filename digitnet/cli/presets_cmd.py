@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 import json
 
-from digitnet.config import to_dict
-from digitnet.presets import PRESETS
+from digitnet.training.config import to_dict
+from digitnet.training.presets import PRESETS
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:

@@ -7,7 +7,7 @@ from typing import TextIO
 
 from tqdm import tqdm
 
-from digitnet.trainer import TrainEvent
+from digitnet.training.trainer import TrainEvent
 
 
 class ProgressPrinter:

@@ -9,11 +9,11 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from digitnet.artifacts.formats import figure_format, percent
 from digitnet.cli.models import load_model_or_default, model_and_images
 from digitnet.cli.predict_cmd import failure_summary
 from digitnet.cli.run_control import check_output_path, output_folder
 from digitnet.errors import ConfigError, ImageError, OutputError
-from digitnet.formats import figure_format, percent
 from digitnet.images import read_image, save_mnist_png
 from digitnet.reading import Reading, read_grey, with_file_name
 

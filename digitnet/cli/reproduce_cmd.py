@@ -7,7 +7,7 @@ import json
 import sys
 
 from digitnet.cli.options import add_data_options, dataset_from_args
-from digitnet.reproduce import SEED_PRESETS, markdown_table, reproduce
+from digitnet.training.reproduce import SEED_PRESETS, markdown_table, reproduce
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:

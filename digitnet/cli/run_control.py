@@ -10,7 +10,7 @@ import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 
-from digitnet.atomic import NotARegularFileError, regular_file_target
+from digitnet.artifacts.atomic import NotARegularFileError, regular_file_target
 from digitnet.errors import ConfigError, OutputError
 
 CHECKPOINT_SUFFIX = ".ckpt.npz"

@@ -43,7 +43,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     import uvicorn  # imported here: other commands should not pay for the web stack
 
-    from digitnet.io import load_model
+    from digitnet.artifacts.model_file import load_model
     from digitnet.predict import load_default_model
     from digitnet.web.app import create_app
 

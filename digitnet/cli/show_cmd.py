@@ -7,11 +7,11 @@ import json
 
 import numpy as np
 
+from digitnet.artifacts.formats import figure_format, percent
 from digitnet.cli.models import add_model_arguments, chosen_model, load_model_file_or_default
 from digitnet.cli.options import add_model_data_options, data_for_model
 from digitnet.cli.run_control import check_output_path
 from digitnet.errors import DataError
-from digitnet.formats import figure_format, percent
 from digitnet.images import ascii_art
 from digitnet.predict import probabilities_for
 

@@ -9,7 +9,8 @@ import statistics
 import sys
 from pathlib import Path
 
-from digitnet.checkpoint import load_checkpoint, save_checkpoint
+from digitnet.artifacts.model_file import save_model
+from digitnet.artifacts.reports import write_training_artifacts
 from digitnet.cli.options import (
     DATA_OPTIONS,
     absolute_paths,
@@ -24,14 +25,13 @@ from digitnet.cli.run_control import (
     checkpoint_path_of,
     model_path_of,
 )
-from digitnet.config import ModelConfig, TrainConfig, replace
 from digitnet.data.datasets import Dataset
 from digitnet.errors import ConfigError, TrainingDiverged
-from digitnet.io import save_model
-from digitnet.pipeline import fit, model_metadata, prepare_data, random_streams
-from digitnet.presets import DEFAULT_PRESET, PRESETS, get_preset
-from digitnet.reports import write_training_artifacts
-from digitnet.trainer import History
+from digitnet.training.checkpoint import load_checkpoint, save_checkpoint
+from digitnet.training.config import ModelConfig, TrainConfig, replace
+from digitnet.training.pipeline import fit, model_metadata, prepare_data, random_streams
+from digitnet.training.presets import DEFAULT_PRESET, PRESETS, get_preset
+from digitnet.training.trainer import History
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:

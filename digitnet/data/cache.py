@@ -14,7 +14,7 @@ import os
 from collections.abc import Callable
 from pathlib import Path
 
-from digitnet.atomic import write_bytes_atomically
+from digitnet.artifacts.atomic import write_bytes_atomically
 
 
 def default_cache_dir() -> Path:

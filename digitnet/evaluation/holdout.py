@@ -5,12 +5,12 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from digitnet.config import ModelConfig, TrainConfig, from_dict
+from digitnet.artifacts.model_file import ModelFile, load_model, save_model
 from digitnet.data.datasets import load_mnist
 from digitnet.errors import DigitnetError, ModelFileError
 from digitnet.evaluation.calibration import Calibration, calibrate_on
-from digitnet.io import ModelFile, load_model, save_model
-from digitnet.pipeline import PreparedData, prepare_data, random_streams
+from digitnet.training.config import ModelConfig, TrainConfig, from_dict
+from digitnet.training.pipeline import PreparedData, prepare_data, random_streams
 
 
 def holdout_of(model_file: ModelFile, path: Path) -> PreparedData:

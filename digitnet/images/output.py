@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from digitnet.atomic import write_atomically
+from digitnet.artifacts.atomic import write_atomically
 from digitnet.errors import ImageError
 from digitnet.images.mnist_frame import SIDE
 

@@ -12,9 +12,9 @@ from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-from digitnet.atomic import write_bytes_atomically
+from digitnet.artifacts.atomic import write_bytes_atomically
+from digitnet.artifacts.formats import figure_format
 from digitnet.errors import OutputError
-from digitnet.formats import figure_format
 
 DPI = 100
 MAX_POINTS = 2000  # more points than pixels only slows drawing down

@@ -10,7 +10,7 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 from matplotlib.ticker import PercentFormatter
 
-from digitnet.formats import percent
+from digitnet.artifacts.formats import percent
 from digitnet.plots.common import (
     RIGHT,
     WRONG,

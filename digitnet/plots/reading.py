@@ -7,7 +7,7 @@ import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
-from digitnet.formats import percent
+from digitnet.artifacts.formats import percent
 from digitnet.plots.common import RIGHT, WRONG, PathLike, save
 from digitnet.reading import Reading
 

@@ -35,13 +35,13 @@ from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from digitnet import __version__
-from digitnet.build import layout_of
 from digitnet.errors import ImageError
 from digitnet.images import FORMATS, MIN_CONTRAST, decode_image_bytes, to_mnist
 from digitnet.nn.activations import ACTIVATIONS
 from digitnet.nn.model import Sequential
 from digitnet.predict import Prediction, looks_dark_on_light, predict_image28
 from digitnet.reading import DigitReading, read_grey
+from digitnet.training.build import layout_of
 from digitnet.web.schemas import (
     INKS,
     MAX_SIDE,

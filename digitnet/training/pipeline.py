@@ -13,16 +13,16 @@ from dataclasses import dataclass
 import numpy as np
 
 from digitnet import __version__
-from digitnet.augment import AUGMENTATIONS
-from digitnet.build import build_model, input_layout
-from digitnet.config import ModelConfig, TrainConfig, to_dict
 from digitnet.data.datasets import Dataset
 from digitnet.data.preprocess import one_hot, split_validation, take_first, to_inputs
 from digitnet.errors import DataError
 from digitnet.evaluation.calibration import calibrate_on
-from digitnet.metrics import classification_report
+from digitnet.evaluation.metrics import classification_report
 from digitnet.nn.model import Sequential
-from digitnet.trainer import Trainer, TrainEvent, TrainResult, TrainState
+from digitnet.training.augment import AUGMENTATIONS
+from digitnet.training.build import build_model, input_layout
+from digitnet.training.config import ModelConfig, TrainConfig, to_dict
+from digitnet.training.trainer import Trainer, TrainEvent, TrainResult, TrainState
 
 STREAMS = ("init", "shuffle", "split", "augment")
 

@@ -7,9 +7,9 @@ import io
 import json
 from pathlib import Path
 
-from digitnet.atomic import write_text_atomically
+from digitnet.artifacts.atomic import write_text_atomically
 from digitnet.errors import OutputError
-from digitnet.trainer import EPOCH_COLUMNS, History
+from digitnet.training.trainer import EPOCH_COLUMNS, History
 
 
 def write_training_artifacts(

@@ -86,7 +86,7 @@ def _fraction_problem(value: object) -> str | None:
     return "not a fraction from 0 to 1"
 
 
-# what each number of an epoch record (digitnet.trainer.Trainer._end_epoch) may be
+# what each number of an epoch record (digitnet.training.trainer.Trainer._end_epoch) may be
 EPOCH_FIELDS = {
     "epoch": _count_problem,
     "step": _count_problem,

@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from digitnet import __version__
-from digitnet.atomic import write_atomically
+from digitnet.artifacts.atomic import write_atomically
 from digitnet.errors import ConfigError, ModelFileError
 from digitnet.nn.layer_types import LAYER_TYPES, known_layer_types
 from digitnet.nn.layers import Layer

@@ -10,8 +10,8 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass, field
 
-from digitnet.config import ModelConfig, TrainConfig
 from digitnet.errors import ConfigError
+from digitnet.training.config import ModelConfig, TrainConfig
 
 
 @dataclass(frozen=True)

@@ -1,8 +1,9 @@
 """Checkpoints: a model file plus everything needed to continue training bit for bit.
 
-A checkpoint is an ordinary model file (digitnet.io) whose header also holds a "checkpoint"
-object (step, epoch, position in the epoch, generator states, history, data options) and
-whose optim/ and extra/ arrays hold the optimiser state and the best weights so far.
+A checkpoint is an ordinary model file (digitnet.artifacts.model_file) whose header also
+holds a "checkpoint" object (step, epoch, position in the epoch, generator states, history,
+data options) and whose optim/ and extra/ arrays hold the optimiser state and the best
+weights so far.
 """
 
 from __future__ import annotations
@@ -13,11 +14,11 @@ from pathlib import Path
 
 import numpy as np
 
-from digitnet.config import ModelConfig, TrainConfig, from_dict
+from digitnet.artifacts.model_file import load_model, save_model
 from digitnet.errors import ConfigError, ModelFileError
-from digitnet.io import load_model, save_model
 from digitnet.nn.model import Sequential
-from digitnet.trainer import History, Trainer, TrainState
+from digitnet.training.config import ModelConfig, TrainConfig, from_dict
+from digitnet.training.trainer import History, Trainer, TrainState
 
 BEST_PREFIX = "best."
 

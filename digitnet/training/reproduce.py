@@ -12,8 +12,8 @@ import time
 from collections.abc import Callable
 
 from digitnet.data.datasets import Dataset
-from digitnet.pipeline import fit, prepare_data, random_streams
-from digitnet.presets import PRESETS, Preset, best_recipe
+from digitnet.training.pipeline import fit, prepare_data, random_streams
+from digitnet.training.presets import PRESETS, Preset, best_recipe
 
 SEED_PRESETS = tuple(name for name, preset in PRESETS.items() if preset.seed)
 QUICK_FRACTION = 20  # a quick run takes this fraction of the steps and of the warm-up

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from digitnet.config import ModelConfig
 from digitnet.errors import ConfigError
 from digitnet.nn.cnn import build_cnn
 from digitnet.nn.deskew import Deskew
 from digitnet.nn.mlp import build_mlp
 from digitnet.nn.model import Sequential
+from digitnet.training.config import ModelConfig
 
 N_INPUTS = 784
 N_CLASSES = 10

@@ -13,12 +13,12 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from digitnet.config import TrainConfig
 from digitnet.data.batches import batch_slices, epoch_order
 from digitnet.data.preprocess import N_CLASSES, one_hot
 from digitnet.nn.model import Sequential
 from digitnet.nn.optim import Optimizer, optimizer_from_name
 from digitnet.nn.schedules import make_schedule
+from digitnet.training.config import TrainConfig
 
 # what every epoch's record holds, in order; validation adds val_accuracy and val_loss
 EPOCH_COLUMNS = ("epoch", "step", "train_loss", "learning_rate", "seconds")

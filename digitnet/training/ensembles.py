@@ -13,12 +13,12 @@ from collections.abc import Sequence
 import numpy as np
 
 from digitnet import __version__
-from digitnet.build import layout_of
+from digitnet.artifacts.model_file import ModelFile
 from digitnet.errors import ConfigError
-from digitnet.io import ModelFile
 from digitnet.nn.ensemble import Ensemble
 from digitnet.nn.losses import loss_from_name
 from digitnet.nn.model import Sequential
+from digitnet.training.build import layout_of
 
 
 def combine(

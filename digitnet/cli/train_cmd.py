@@ -9,8 +9,6 @@ import statistics
 import sys
 from pathlib import Path
 
-from digitnet.artifacts.model_file import save_model
-from digitnet.artifacts.reports import write_training_artifacts
 from digitnet.cli.options import (
     DATA_OPTIONS,
     absolute_paths,
@@ -19,19 +17,13 @@ from digitnet.cli.options import (
     positive_int,
 )
 from digitnet.cli.progress import ProgressPrinter
-from digitnet.cli.run_control import (
-    StopFlag,
-    check_writable,
-    checkpoint_path_of,
-    model_path_of,
-)
-from digitnet.data.datasets import Dataset
+from digitnet.cli.run_control import StopFlag, check_writable
 from digitnet.errors import ConfigError, TrainingDiverged
-from digitnet.training.checkpoint import load_checkpoint, save_checkpoint
+from digitnet.training.checkpoint import load_checkpoint, model_path_of
 from digitnet.training.config import ModelConfig, TrainConfig, replace
-from digitnet.training.pipeline import fit, model_metadata, prepare_data, random_streams
 from digitnet.training.presets import DEFAULT_PRESET, PRESETS, get_preset
-from digitnet.training.trainer import History
+from digitnet.training.run import RunOutcome, RunPlan, train_run
+from digitnet.training.trainer import History, TrainEvent
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -221,8 +213,7 @@ def configs_from_args(args: argparse.Namespace) -> tuple[str, ModelConfig, Train
 
 
 def run(args: argparse.Namespace) -> int:
-    model = state = optimizer_state = rng_states = data_fingerprint = None
-    saved_data: dict = {}
+    resume = None
     if args.resume:
         given = [
             flag for dest, flag in args.setting_flags.items() if getattr(args, dest) is not None
@@ -231,17 +222,11 @@ def run(args: argparse.Namespace) -> int:
             raise ConfigError(
                 f"--resume continues the saved run with its own settings; drop {', '.join(given)}"
             )
-        checkpoint = load_checkpoint(args.resume)
-        preset_name = checkpoint.meta.get("preset")
-        model_config, train_config = checkpoint.model_config, checkpoint.train_config
-        model, state = checkpoint.model, checkpoint.state
-        optimizer_state, rng_states = checkpoint.optimizer_state, checkpoint.rng_states
-        saved_data = checkpoint.meta.get("data_options", {})
+        resume = load_checkpoint(args.resume)
+        preset_name, model_config, train_config = None, resume.model_config, resume.train_config
         if all(getattr(args, key) is None for key in DATA_OPTIONS):  # else: data given now
-            for key, value in saved_data.items():  # (the same data moved, say)
-                setattr(args, key, value)
-        args.no_plot = args.no_plot or checkpoint.meta.get("no_plot", False)
-        data_fingerprint = checkpoint.meta.get("data_fingerprint")
+            for key, value in resume.meta.get("data_options", {}).items():
+                setattr(args, key, value)  # (the same data moved, say)
         out = Path(args.out) if args.out else model_path_of(Path(args.resume))
     else:
         preset_name, model_config, train_config = configs_from_args(args)
@@ -256,94 +241,81 @@ def run(args: argparse.Namespace) -> int:
         },
     )
     dataset = dataset_from_args(args)
-    _refuse_other_data(dataset, data_fingerprint, saved_data)
-    data = prepare_data(
-        dataset, model_config, train_config, random_streams(train_config.seed)["split"]
-    )
     stop = StopFlag()
     stop.install()
-    steps_per_epoch = -(-len(data.x_train) // (train_config.batch_size or len(data.x_train)))
-    total = train_config.iterations or train_config.epochs * steps_per_epoch
-    if not args.quiet:
-        print(
-            f"training {preset_name}: {len(data.x_train)} images "
-            f"({held_out_summary(len(data.x_val), train_config)}), {total} steps",
-            file=sys.stderr,
-        )
-    progress = ProgressPrinter(
-        total,
-        steps_per_epoch=steps_per_epoch,
-        log_every=train_config.log_every,
-        quiet=args.quiet,
-    )
+    progress = _Progress(quiet=args.quiet)
     try:
-        fitted = fit(
+        outcome = train_run(
             model_config,
             train_config,
-            data,
-            model=model,
-            state=state,
-            optimizer_state=optimizer_state,
-            rng_states=rng_states,
+            dataset,
+            preset=preset_name,
+            resume=resume,
+            out=out,
+            plot=not args.no_plot,
+            data_options=data_options,
+            on_start=progress.start,
             on_event=progress,
             should_stop=stop,
         )
     finally:
         progress.close()
-    result = fitted.result
-    meta = model_metadata(
-        model_config, train_config, preset=preset_name, source=data.source, results=fitted.results
-    )
-    meta["data_options"] = data_options
-    if result.stop_reason == "interrupted":
-        meta["data_fingerprint"] = dataset.fingerprint()
-        meta["no_plot"] = args.no_plot
-        checkpoint_path = checkpoint_path_of(out)
-        save_checkpoint(checkpoint_path, fitted.trainer, result.state, meta)
+    return _report(outcome, out, stop, args)
+
+
+class _Progress:
+    """The run's announcement on stderr, then its progress (ProgressPrinter) step by step."""
+
+    def __init__(self, *, quiet: bool) -> None:
+        self.quiet = quiet
+        self.printer: ProgressPrinter | None = None
+
+    def start(self, plan: RunPlan) -> None:
+        data, train_config = plan.data, plan.train_config
+        if not self.quiet:
+            print(
+                f"training {plan.preset}: {len(data.x_train)} images "
+                f"({held_out_summary(len(data.x_val), train_config)}), {plan.total_steps} steps",
+                file=sys.stderr,
+            )
+        self.printer = ProgressPrinter(
+            plan.total_steps,
+            steps_per_epoch=plan.steps_per_epoch,
+            log_every=train_config.log_every,
+            quiet=self.quiet,
+        )
+
+    def __call__(self, event: TrainEvent) -> None:
+        if self.printer is not None:
+            self.printer(event)
+
+    def close(self) -> None:
+        if self.printer is not None:
+            self.printer.close()
+
+
+def _report(outcome: RunOutcome, out: Path, stop: StopFlag, args: argparse.Namespace) -> int:
+    """Print what the run did and give its exit status (128 + the signal when interrupted)."""
+    result = outcome.result
+    if outcome.checkpoint is not None:
         print(
             f"digitnet: interrupted at step {result.state.step}; checkpoint saved to "
-            f"{checkpoint_path}\ncontinue with: digitnet train --resume {checkpoint_path}",
+            f"{outcome.checkpoint}\ncontinue with: digitnet train --resume {outcome.checkpoint}",
             file=sys.stderr,
         )
         return 128 + stop.signal
-    save_model(out, fitted.model, meta)
-    written = [out, *write_training_artifacts(out, result.history, plot=not args.no_plot)]
-    if args.resume:  # only now: the model file is complete (save_model writes atomically)
-        _remove_checkpoint(Path(args.resume), quiet=args.quiet)
+    for warning in outcome.warnings:
+        print(f"digitnet: warning: {warning}", file=sys.stderr)
+    if outcome.removed_checkpoint is not None and not args.quiet:
+        print(
+            f"removed the checkpoint {outcome.removed_checkpoint}: the run has finished",
+            file=sys.stderr,
+        )
     if result.stop_reason == "diverged":
         raise TrainingDiverged(f"{result.message}; saved them to {out}")
     _warn_if_the_cost_rose(result.history)
-    _print_results(fitted.results, written, result.stop_reason, args.json)
+    _print_results(outcome.results, outcome.files, result.stop_reason, args.json)
     return 0
-
-
-def _remove_checkpoint(checkpoint: Path, *, quiet: bool) -> None:
-    """Delete the checkpoint a finished run resumed from, saying so on stderr; a warning, not
-    an error, when it cannot be deleted (the model is written)."""
-    try:
-        checkpoint.unlink(missing_ok=True)
-    except OSError as error:
-        reason = error.strerror or error
-        print(f"digitnet: warning: cannot remove the checkpoint {checkpoint} ({reason}); "
-              "the run has finished without it", file=sys.stderr)  # fmt: skip
-        return
-    if not quiet:
-        print(f"removed the checkpoint {checkpoint}: the run has finished", file=sys.stderr)
-
-
-def _refuse_other_data(dataset: Dataset, fingerprint: str | None, saved_data: dict) -> None:
-    """ConfigError if a resumed run's data differs from the interrupted run's `fingerprint`
-    (None: a new run, or a checkpoint from before fingerprints were kept); the message names
-    the data options the interrupted run was given."""
-    if fingerprint is None or dataset.fingerprint() == fingerprint:
-        return
-    saved = " ".join(f"--{key.replace('_', '-')} {value}" for key, value in saved_data.items()
-                     if value)  # fmt: skip
-    raise ConfigError(
-        f"--resume: the data ({dataset.source}) differs from what the interrupted run trained "
-        f"on ({saved or 'the bundled MNIST'}); give the same images and labels (every data "
-        "option, if any), or start a new run"
-    )
 
 
 def _warn_if_the_cost_rose(history: History) -> None:

@@ -20,7 +20,18 @@ from digitnet.cli.progress import ProgressPrinter
 from digitnet.cli.run_control import StopFlag, check_writable
 from digitnet.errors import ConfigError, TrainingDiverged
 from digitnet.training.checkpoint import load_checkpoint, model_path_of
-from digitnet.training.config import ModelConfig, TrainConfig, replace
+from digitnet.training.config import (
+    ACTIVATIONS,
+    AUGMENTATIONS,
+    INITIALIZERS,
+    LOSSES,
+    OPTIMIZERS,
+    OUTPUTS,
+    SCHEDULES,
+    ModelConfig,
+    TrainConfig,
+    replace,
+)
 from digitnet.training.presets import DEFAULT_PRESET, PRESETS, get_preset
 from digitnet.training.run import RunOutcome, RunPlan, train_run
 from digitnet.training.trainer import History, TrainEvent
@@ -43,19 +54,22 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     net.add_argument(
         "--hidden", type=_sizes, metavar="N,N,...", help="hidden layer sizes, e.g. 256,128"
     )
-    net.add_argument("--activation", choices=["sigmoid", "tanh", "relu", "leaky_relu"])
+    net.add_argument("--activation", choices=ACTIVATIONS)
     net.add_argument(
         "--output",
-        choices=["softmax", "sigmoid"],
+        choices=OUTPUTS,
         help="softmax + cross-entropy, or sigmoid + quadratic cost",
     )
     net.add_argument(
         "--loss",
-        choices=["cross_entropy", "mse"],
+        choices=list(LOSSES.values()),
         help="cross_entropy (softmax output) or mse (sigmoid output)",
     )
     net.add_argument(
-        "--init", help="weight initialiser (uniform, scaled_normal, xavier_normal, he_normal, ...)"
+        "--init",
+        choices=INITIALIZERS,
+        metavar="NAME",
+        help=f"weight initialiser: {', '.join(INITIALIZERS)}",
     )
     net.add_argument(
         "--conv",
@@ -78,7 +92,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         help="straighten slanted digits before the first layer (saved in the model)",
     )
     opt = parser.add_argument_group("training overrides")
-    opt.add_argument("--optimizer", choices=["sgd", "momentum", "nesterov", "adam", "adamw"])
+    opt.add_argument("--optimizer", choices=OPTIMIZERS)
     opt.add_argument("--lr", type=float, dest="learning_rate", help="learning rate")
     opt.add_argument("--momentum", type=float)
     opt.add_argument("--weight-decay", type=float)
@@ -88,11 +102,11 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     budget.add_argument(
         "--iterations", type=positive_int, help="optimiser steps (instead of epochs)"
     )
-    opt.add_argument("--schedule", choices=["constant", "step", "exponential", "cosine"])
+    opt.add_argument("--schedule", choices=SCHEDULES)
     opt.add_argument("--warmup", type=int, dest="warmup_steps", help="linear warm-up steps")
     opt.add_argument(
         "--augment",
-        choices=["none", "shift", "affine", "elastic"],
+        choices=AUGMENTATIONS,
         help="distort training images: shifts, + rotation/scale, + elastic",
     )
     opt.add_argument("--clip-norm", type=float, help="clip the gradient's global norm to this")
@@ -167,7 +181,7 @@ def configs_from_args(args: argparse.Namespace) -> tuple[str, ModelConfig, Train
         raise ConfigError("--conv and --kernel-size need a CNN preset (--preset cnn or cnn-best)")
     output = args.output
     if args.loss is not None:
-        implied = "softmax" if args.loss == "cross_entropy" else "sigmoid"
+        implied = next(output for output, loss in LOSSES.items() if loss == args.loss)
         if output is not None and output != implied:
             raise ConfigError(f"--loss {args.loss} needs --output {implied}")
         output = implied

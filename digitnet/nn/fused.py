@@ -67,5 +67,11 @@ def backward_to_first_learned(
     first = first_learned(stages)
     if first is None:
         return
-    for i in range(len(stages) - 1, first - 1, -1):
-        grad_out = stages[i].backward(grad_out, **backward_options(stages[i], i == first, products))
+    # called every step: the stages above the first take grad_out alone (or with products)
+    for i in range(len(stages) - 1, first, -1):
+        stage = stages[i]
+        if products is not None and isinstance(stage, Dense):
+            grad_out = stage.backward(grad_out, products=products)
+        else:
+            grad_out = stage.backward(grad_out)
+    stages[first].backward(grad_out, **backward_options(stages[first], True, products))

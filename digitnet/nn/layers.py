@@ -126,7 +126,7 @@ class Dense(Layer):
             products.append(GradientProduct(self.grads["W"], self._x, grad_z))
         else:
             np.matmul(self._x.T, grad_z, out=self.grads["W"])  # the arrays the optimizer holds
-        np.sum(grad_z, axis=0, out=self.grads["b"])
+        np.add.reduce(grad_z, axis=0, out=self.grads["b"])  # np.sum's wrapper: ~2 µs a call
         return grad_z @ self.params["W"].T if need_input_grad else None
 
     def spec(self) -> dict:

@@ -34,6 +34,7 @@ class Sequential:
         # min_confidence is "unsure". Training never reads them: argmax is unchanged.
         self.temperature = 1.0
         self.min_confidence = 0.0
+        self._checked_param: int | None = None  # see _check_optimizer
         if not self.layers:
             raise ConfigError("a network needs at least one layer")
         strangers = [layer for layer in self.layers if not isinstance(layer, Layer)]
@@ -238,11 +239,14 @@ class Sequential:
         if not optimizer.slots:
             return
         first = optimizer.slots[0].param
+        if id(first) == getattr(self, "_checked_param", None):  # one of this model's live arrays
+            return
         if not any(first is param for layer in self.layers for param in layer.params.values()):
             raise ConfigError(
                 "the optimizer holds another model's parameters: build it from this model's "
                 "named_params()"
             )
+        self._checked_param = id(first)
 
     def spec(self) -> dict:
         """JSON-able architecture: {"layers": [layer.spec(), ...], "loss": loss.spec()}."""

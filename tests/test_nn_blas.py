@@ -302,3 +302,26 @@ def test_only_sgd_with_momentum_folds_products():
     assert not SGD(slots, 0.1).folds_products
     assert not SGD(slots, 0.1, momentum=0.9, nesterov=True).folds_products
     assert not Adam(slots, 0.1).folds_products
+
+
+def test_one_thread_runs_the_block_on_one_blas_thread_and_restores_the_count():
+    found = blas.routines()
+    if found is None or found.threads_local is None:
+        pytest.skip("this BLAS cannot set a thread's own count: one_thread does nothing")
+    before = found.threads_local(3)  # the count now: 3 until set back
+    try:
+        with blas.one_thread():
+            inside = found.threads_local(1)
+        after = found.threads_local(3)
+        assert (inside, after) == (1, 3)
+    finally:
+        found.threads_local(before)
+
+
+def test_inference_on_a_few_images_gives_what_a_large_batch_gives():
+    rng = np.random.default_rng(6)
+    model = build_mlp((20, 64, 10), rng=rng)
+    x = rng.random((40, 20), dtype=np.float32)
+    together = model.forward(x)
+    one_by_one = np.concatenate([model.forward(x[i : i + 1]) for i in range(len(x))])
+    np.testing.assert_allclose(one_by_one, together, rtol=1e-5, atol=1e-6)

@@ -11,11 +11,12 @@ BLAS, another platform), or for arrays it does not cover, the same results come 
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import functools
 import glob
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -30,6 +31,8 @@ class Routines:
 
     gemm: dict[type, Callable]
     axpy: dict[type, Callable]
+    # openblas_set_num_threads_local(n) -> the calling thread's previous count (OpenBLAS 0.3.27+)
+    threads_local: Callable[[int], int] | None = None
 
 
 def _library_paths() -> list[str]:
@@ -65,7 +68,10 @@ def _bind(library: ctypes.CDLL, prefix: str) -> Routines | None:
                             real, pointer, i64]  # fmt: skip
         axpy_fn.argtypes = [i64, real, pointer, i64, pointer, i64]
         gemm[dtype], axpy[dtype] = gemm_fn, axpy_fn
-    return Routines(gemm, axpy)
+    threads_local = getattr(library, "openblas_set_num_threads_local", None)
+    if threads_local is not None:
+        threads_local.argtypes, threads_local.restype = [ctypes.c_int], ctypes.c_int
+    return Routines(gemm, axpy, threads_local)
 
 
 @functools.cache
@@ -84,6 +90,22 @@ def routines() -> Routines | None:
             if found is not None and _agrees_with_numpy(found):
                 return found
     return None
+
+
+@contextlib.contextmanager
+def one_thread() -> Iterator[None]:
+    """BLAS on the calling thread alone inside the block (where OpenBLAS can say so): the
+    products of one image are too small to share, and waking a second thread on a busy
+    machine made a single-image CNN forward several times slower (benchmarks/predict_one.py)."""
+    found = routines()
+    if found is None or found.threads_local is None:
+        yield
+        return
+    previous = found.threads_local(1)
+    try:
+        yield
+    finally:
+        found.threads_local(previous)
 
 
 def _agrees_with_numpy(found: Routines) -> bool:

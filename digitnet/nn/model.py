@@ -11,12 +11,15 @@ import numpy as np
 
 from digitnet.errors import ConfigError, ModelFileError
 from digitnet.nn import fused
+from digitnet.nn.blas import one_thread
 from digitnet.nn.conv import Conv2D
 from digitnet.nn.fused import Stage
 from digitnet.nn.layer_types import layers_from_specs
 from digitnet.nn.layers import Layer
 from digitnet.nn.losses import Loss, loss_from_name
 from digitnet.nn.optim import Optimizer, Slot, clip_grad_norm
+
+ONE_THREAD_BATCH = 8  # inference on at most this many images runs BLAS on one thread
 
 
 class Sequential:
@@ -82,7 +85,10 @@ class Sequential:
         x is what they already made of the raw input.
         """
         self._check_start(start)
-        return self._forward_through(self.layers[start:], x, training=training)
+        if training or len(x) > ONE_THREAD_BATCH:
+            return self._forward_through(self.layers[start:], x, training=training)
+        with one_thread():  # a few images: too little work to share between BLAS threads
+            return self._forward_through(self.layers[start:], x, training=training)
 
     def _check_start(self, start: int) -> None:
         """ValueError unless 0 <= start <= fixed_prefix."""

@@ -331,3 +331,20 @@ def test_readme_example_runs_the_exported_model_with_onnx_runtime_alone(tmp_path
     printed = capsys.readouterr().out.strip()
     promised = re.search(r"print\(.*\)\s+# (.*)", block).group(1)
     assert printed == promised
+
+
+def test_a_scikit_learn_estimator_on_tabular_data_exports_with_its_labels(tmp_path):
+    sklearn_datasets = pytest.importorskip("sklearn.datasets")
+    from digitnet.sklearn import DigitnetClassifier
+
+    X, y = sklearn_datasets.load_iris(return_X_y=True)
+    names = np.array(["setosa", "versicolor", "virginica"])[y]
+    clf = DigitnetClassifier(hidden_sizes=(8,), epochs=20, random_state=0).fit(X, names)
+    network = digitnet.load(clf.save(tmp_path / "iris.npz"))
+    model = onnx.load(str(network.export_onnx(tmp_path / "iris.onnx")))
+    props = {p.key: p.value for p in model.metadata_props}
+    assert props["classes"] == '["setosa", "versicolor", "virginica"]'
+    assert props["input_shape"] == '["N", 4]' and "features" in props["input_preprocessing"]
+    x = X.astype(np.float32)
+    probabilities = runtime_probabilities(tmp_path / "iris.onnx", x)
+    assert np.abs(probabilities - clf.predict_proba(X)).max() <= 1e-4

@@ -42,8 +42,9 @@ from digitnet.reading import Reading, read_files, read_grey
 from digitnet.training.build import layout_of
 from digitnet.training.config import ModelConfig, TrainConfig, unknown_settings_message
 from digitnet.training.ensembles import combine
-from digitnet.training.pipeline import evaluate, fit, model_metadata, prepare_data, random_streams
+from digitnet.training.pipeline import evaluate
 from digitnet.training.presets import get_preset
+from digitnet.training.run import train_run
 from digitnet.training.trainer import History, TrainEvent
 
 
@@ -209,15 +210,15 @@ def train(
     train_config = dataclasses.replace(
         recipe.train, **{k: v for k, v in overrides.items() if k in train_fields}
     )
-    dataset = dataset or load_mnist()
-    data = prepare_data(
-        dataset, model_config, train_config, random_streams(train_config.seed)["split"]
+    outcome = train_run(
+        model_config,
+        train_config,
+        dataset or load_mnist(),
+        preset=preset,
+        on_event=on_event,
+        should_stop=should_stop,
     )
-    fitted = fit(model_config, train_config, data, on_event=on_event, should_stop=should_stop)
-    meta = model_metadata(
-        model_config, train_config, preset=preset, source=data.source, results=fitted.results
-    )
-    return Network(fitted.model, meta, fitted.result.history)
+    return Network(outcome.model, outcome.meta, outcome.result.history)
 
 
 def ensemble(

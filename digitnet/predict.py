@@ -17,6 +17,7 @@ import numpy as np
 from digitnet.artifacts.model_file import ModelFile, load_model
 from digitnet.errors import ImageError, ModelFileError
 from digitnet.images import prepare_image, to_mnist
+from digitnet.nn.activations import ACTIVATIONS
 from digitnet.nn.model import Sequential
 from digitnet.training.build import layout_of
 
@@ -155,6 +156,20 @@ def predict_image28(model: Sequential, image28: np.ndarray, *, source: str = "ar
     unsure = bool(probabilities.max() < model.min_confidence)
     digit = int(probabilities.argmax())
     return Prediction(source, digit, probabilities, seen.reshape(28, 28), unsure)
+
+
+def hidden_vector(model: Sequential, seen28: np.ndarray) -> np.ndarray | None:
+    """The first hidden activation that is a vector (the first fully connected hidden layer,
+    also in a CNN) for one 28x28 input already through the model's fixed prefix, as
+    Prediction.input28 holds it; None when the model has none."""
+    activations = tuple(ACTIVATIONS.values())
+    x = _network_inputs(model, seen28).astype(model.dtype, copy=False)
+    start = model.fixed_prefix
+    for layer in model.layers[start:-1]:
+        x = layer.forward(x, training=False)
+        if isinstance(layer, activations) and x.ndim == 2:
+            return x[0].astype(np.float64)  # a copy: later layers may reuse x
+    return None
 
 
 def predict_grey(

@@ -15,7 +15,7 @@ import pytest
 from conftest import REPO, assert_one_line_error, run_cli, write_kaggle_csv
 
 from digitnet.artifacts.model_file import load_model
-from digitnet.cli.run_control import checkpoint_path_of, model_path_of
+from digitnet.training.checkpoint import checkpoint_path_for, model_path_of
 
 SMALL = [
     "--train-limit",
@@ -259,7 +259,7 @@ def test_deskew_flag_decides_the_first_layer(tmp_path, flag, first_layer):
 def test_a_resumed_run_writes_beside_its_checkpoint_under_the_runs_name():
     assert model_path_of(Path("runs/a.ckpt.npz")) == Path("runs/a.npz")
     assert model_path_of(Path("runs/renamed.npz")) == Path("runs/model.npz")
-    assert checkpoint_path_of(Path("runs/a.npz")) == Path("runs/a.ckpt.npz")
+    assert checkpoint_path_for(Path("runs/a.npz")) == Path("runs/a.ckpt.npz")
 
 
 def test_a_run_that_ends_before_its_first_epoch_writes_a_csv_header(tmp_path):

@@ -27,7 +27,8 @@ from digitnet.predict import probabilities_for
 from digitnet.reading import read_grey
 from digitnet.training.config import ModelConfig, TrainConfig
 from digitnet.training.pipeline import fit, prepare_data, random_streams
-from digitnet.web.app import IMAGE_TYPES, MAX_BODY_BYTES, Predictor, create_app
+from digitnet.web.app import IMAGE_TYPES, MAX_BODY_BYTES, create_app
+from digitnet.web.predictor import Predictor
 from digitnet.web.schemas import FIELDS, INKS, SCALES
 
 NO_INK = "no ink found: draw a digit"

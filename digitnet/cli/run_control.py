@@ -13,8 +13,6 @@ from pathlib import Path
 from digitnet.artifacts.atomic import NotARegularFileError, regular_file_target
 from digitnet.errors import ConfigError, OutputError
 
-CHECKPOINT_SUFFIX = ".ckpt.npz"
-
 
 class StopFlag:
     """Ctrl-C (SIGINT) or SIGTERM asks training to stop at the next step; a second one aborts."""
@@ -89,17 +87,3 @@ def check_writable(out: Path, inputs: Mapping) -> None:
             pass
     except OSError as error:
         raise ConfigError(f"--out {out}: cannot write in {folder} ({error.strerror})") from None
-
-
-def checkpoint_path_of(out: Path) -> Path:
-    """Where an interrupted run writing `out` saves its checkpoint: model.npz -> model.ckpt.npz."""
-    return out.with_name(out.stem + CHECKPOINT_SUFFIX)
-
-
-def model_path_of(checkpoint: Path) -> Path:
-    """The model file a resumed run writes by default, beside its checkpoint: the name the
-    interrupted run had (model.ckpt.npz -> model.npz), or model.npz for another name."""
-    name = checkpoint.name
-    if name.endswith(CHECKPOINT_SUFFIX) and len(name) > len(CHECKPOINT_SUFFIX):
-        return checkpoint.with_name(name.removesuffix(CHECKPOINT_SUFFIX) + ".npz")
-    return checkpoint.with_name("model.npz")

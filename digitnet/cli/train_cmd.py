@@ -3,35 +3,20 @@
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 import statistics
 import sys
 from pathlib import Path
 
-from digitnet.artifacts.model_file import save_model
-from digitnet.artifacts.reports import write_training_artifacts
-from digitnet.cli.options import (
-    DATA_OPTIONS,
-    absolute_paths,
-    add_data_options,
-    dataset_from_args,
-    positive_int,
-)
+from digitnet.cli.options import DATA_OPTIONS, absolute_paths, add_data_options, dataset_from_args
 from digitnet.cli.progress import ProgressPrinter
-from digitnet.cli.run_control import (
-    StopFlag,
-    check_writable,
-    checkpoint_path_of,
-    model_path_of,
-)
-from digitnet.data.datasets import Dataset
+from digitnet.cli.run_control import StopFlag, check_writable
+from digitnet.cli.train_options import add_setting_options, configs_from_args
 from digitnet.errors import ConfigError, TrainingDiverged
-from digitnet.training.checkpoint import load_checkpoint, save_checkpoint
-from digitnet.training.config import ModelConfig, TrainConfig, replace
-from digitnet.training.pipeline import fit, model_metadata, prepare_data, random_streams
-from digitnet.training.presets import DEFAULT_PRESET, PRESETS, get_preset
-from digitnet.training.trainer import History
+from digitnet.training.checkpoint import load_checkpoint, model_path_of
+from digitnet.training.config import TrainConfig
+from digitnet.training.run import RunOutcome, RunPlan, train_run
+from digitnet.training.trainer import History, TrainEvent
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -41,87 +26,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         description="Train a preset network (see `digitnet presets`), optionally changing its "
         "settings, then save the model, its training history and a cost-curve plot.",
     )
-    parser.add_argument(
-        "--preset",
-        choices=list(PRESETS),
-        metavar="NAME",
-        help=f"starting recipe (default {DEFAULT_PRESET}): {', '.join(PRESETS)}",
-    )
-    net = parser.add_argument_group("network overrides")
-    net.add_argument(
-        "--hidden", type=_sizes, metavar="N,N,...", help="hidden layer sizes, e.g. 256,128"
-    )
-    net.add_argument("--activation", choices=["sigmoid", "tanh", "relu", "leaky_relu"])
-    net.add_argument(
-        "--output",
-        choices=["softmax", "sigmoid"],
-        help="softmax + cross-entropy, or sigmoid + quadratic cost",
-    )
-    net.add_argument(
-        "--loss",
-        choices=["cross_entropy", "mse"],
-        help="cross_entropy (softmax output) or mse (sigmoid output)",
-    )
-    net.add_argument(
-        "--init", help="weight initialiser (uniform, scaled_normal, xavier_normal, he_normal, ...)"
-    )
-    net.add_argument(
-        "--conv",
-        type=_sizes,
-        metavar="C,C,...",
-        help="convolution channels for a CNN preset, e.g. 32,64",
-    )
-    net.add_argument("--kernel-size", type=int, help="CNN kernel side (odd)")
-    net.add_argument("--dropout", type=float, help="dropout rate after each hidden layer")
-    net.add_argument(
-        "--label-smoothing",
-        type=float,
-        metavar="X",
-        help="soften the targets: the true digit gets 1 - X + X/10, every other X/10 (0 <= X < 1; "
-        "softmax output only)",
-    )
-    net.add_argument(
-        "--deskew",
-        action=argparse.BooleanOptionalAction,
-        help="straighten slanted digits before the first layer (saved in the model)",
-    )
-    opt = parser.add_argument_group("training overrides")
-    opt.add_argument("--optimizer", choices=["sgd", "momentum", "nesterov", "adam", "adamw"])
-    opt.add_argument("--lr", type=float, dest="learning_rate", help="learning rate")
-    opt.add_argument("--momentum", type=float)
-    opt.add_argument("--weight-decay", type=float)
-    opt.add_argument("--batch-size", type=int, help="examples per step; 0 = the whole training set")
-    budget = opt.add_mutually_exclusive_group()
-    budget.add_argument("--epochs", type=positive_int)
-    budget.add_argument(
-        "--iterations", type=positive_int, help="optimiser steps (instead of epochs)"
-    )
-    opt.add_argument("--schedule", choices=["constant", "step", "exponential", "cosine"])
-    opt.add_argument("--warmup", type=int, dest="warmup_steps", help="linear warm-up steps")
-    opt.add_argument(
-        "--augment",
-        choices=["none", "shift", "affine", "elastic"],
-        help="distort training images: shifts, + rotation/scale, + elastic",
-    )
-    opt.add_argument("--clip-norm", type=float, help="clip the gradient's global norm to this")
-    opt.add_argument(
-        "--validation",
-        type=validation_amount,
-        metavar="N|F",
-        help="held out for validation: a fraction of the training images (default 1/12, as "
-        "0.0833) or a number of images; 0 for none",
-    )
-    opt.add_argument(
-        "--patience",
-        type=positive_int,
-        help="stop after N epochs without a better validation cost; keep the best weights",
-    )
-    opt.add_argument(
-        "--seed", type=int, help="seed for weights, shuffling and the validation split"
-    )
-    opt.add_argument("--train-limit", type=positive_int, help="train on the first N images only")
-    opt.add_argument("--test-limit", type=positive_int, help="test on the first N images only")
-    opt.add_argument("--log-every", type=positive_int, help="print the cost every N steps")
+    setting_flags = add_setting_options(parser)
     add_data_options(parser)
     out = parser.add_argument_group("output")
     out.add_argument(
@@ -136,93 +41,11 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "--json", action="store_true", help="print the final results as one JSON object"
     )
     out.add_argument("--quiet", action="store_true", help="no progress output")
-    # what --resume refuses: every option that would change the run, by its flag
-    setting_flags = {"preset": "--preset"} | {
-        action.dest: action.option_strings[0]
-        for group in (net, opt)
-        for action in group._group_actions
-    }
     parser.set_defaults(run=run, setting_flags=setting_flags)
 
 
-def _sizes(text: str) -> tuple[int, ...]:
-    try:
-        sizes = tuple(int(part) for part in text.split(","))
-    except ValueError:  # also "" and "10,,10"
-        raise argparse.ArgumentTypeError(f"expected sizes like 256,128, got {text!r}") from None
-    if any(size < 1 for size in sizes):
-        raise argparse.ArgumentTypeError(f"layer sizes must be >= 1, got {text!r}")
-    return sizes
-
-
-def validation_amount(text: str) -> float:
-    """--validation's value: a fraction in [0, 1) or a whole number of images."""
-    try:
-        value = float(text)
-    except ValueError:
-        value = -1.0
-    if not (0 <= value < 1 or (value >= 1 and value.is_integer())):
-        raise argparse.ArgumentTypeError(
-            f"expected a fraction in [0, 1) or a whole number of images, got {text!r}"
-        )
-    return int(value) if value >= 1 else value
-
-
-def configs_from_args(args: argparse.Namespace) -> tuple[str, ModelConfig, TrainConfig]:
-    """The preset's settings with the command line's overrides applied."""
-    preset = get_preset(args.preset or DEFAULT_PRESET)
-    if preset.model.kind != "cnn" and (args.conv is not None or args.kernel_size is not None):
-        raise ConfigError("--conv and --kernel-size need a CNN preset (--preset cnn or cnn-best)")
-    output = args.output
-    if args.loss is not None:
-        implied = "softmax" if args.loss == "cross_entropy" else "sigmoid"
-        if output is not None and output != implied:
-            raise ConfigError(f"--loss {args.loss} needs --output {implied}")
-        output = implied
-    model = replace(
-        preset.model,
-        hidden=args.hidden,
-        activation=args.activation,
-        output=output,
-        init=args.init,
-        dropout=args.dropout,
-        label_smoothing=args.label_smoothing,
-        deskew=args.deskew,
-        conv_channels=args.conv,
-        kernel_size=args.kernel_size,
-    )
-    train = replace(
-        preset.train,
-        optimizer=args.optimizer,
-        learning_rate=args.learning_rate,
-        momentum=args.momentum,
-        weight_decay=args.weight_decay,
-        batch_size=args.batch_size,
-        epochs=args.epochs,
-        schedule=args.schedule,
-        warmup_steps=args.warmup_steps,
-        clip_norm=args.clip_norm,
-        augment=args.augment,
-        validation=args.validation,
-        patience=args.patience,
-        seed=args.seed,
-        train_limit=args.train_limit,
-        test_limit=args.test_limit,
-        log_every=args.log_every,
-    )
-    if args.momentum is not None and train.optimizer not in ("momentum", "nesterov"):
-        raise ConfigError(
-            f"--momentum needs --optimizer momentum or nesterov (this run's is {train.optimizer})"
-        )
-    if args.iterations is not None or args.epochs is not None:
-        # an explicit budget replaces the preset's: --epochs clears its iteration count
-        train = dataclasses.replace(train, iterations=args.iterations)
-    return preset.name, model, train
-
-
 def run(args: argparse.Namespace) -> int:
-    model = state = optimizer_state = rng_states = data_fingerprint = None
-    saved_data: dict = {}
+    resume = None
     if args.resume:
         given = [
             flag for dest, flag in args.setting_flags.items() if getattr(args, dest) is not None
@@ -231,17 +54,11 @@ def run(args: argparse.Namespace) -> int:
             raise ConfigError(
                 f"--resume continues the saved run with its own settings; drop {', '.join(given)}"
             )
-        checkpoint = load_checkpoint(args.resume)
-        preset_name = checkpoint.meta.get("preset")
-        model_config, train_config = checkpoint.model_config, checkpoint.train_config
-        model, state = checkpoint.model, checkpoint.state
-        optimizer_state, rng_states = checkpoint.optimizer_state, checkpoint.rng_states
-        saved_data = checkpoint.meta.get("data_options", {})
+        resume = load_checkpoint(args.resume)
+        preset_name, model_config, train_config = None, resume.model_config, resume.train_config
         if all(getattr(args, key) is None for key in DATA_OPTIONS):  # else: data given now
-            for key, value in saved_data.items():  # (the same data moved, say)
-                setattr(args, key, value)
-        args.no_plot = args.no_plot or checkpoint.meta.get("no_plot", False)
-        data_fingerprint = checkpoint.meta.get("data_fingerprint")
+            for key, value in resume.meta.get("data_options", {}).items():
+                setattr(args, key, value)  # (the same data moved, say)
         out = Path(args.out) if args.out else model_path_of(Path(args.resume))
     else:
         preset_name, model_config, train_config = configs_from_args(args)
@@ -256,94 +73,81 @@ def run(args: argparse.Namespace) -> int:
         },
     )
     dataset = dataset_from_args(args)
-    _refuse_other_data(dataset, data_fingerprint, saved_data)
-    data = prepare_data(
-        dataset, model_config, train_config, random_streams(train_config.seed)["split"]
-    )
     stop = StopFlag()
     stop.install()
-    steps_per_epoch = -(-len(data.x_train) // (train_config.batch_size or len(data.x_train)))
-    total = train_config.iterations or train_config.epochs * steps_per_epoch
-    if not args.quiet:
-        print(
-            f"training {preset_name}: {len(data.x_train)} images "
-            f"({held_out_summary(len(data.x_val), train_config)}), {total} steps",
-            file=sys.stderr,
-        )
-    progress = ProgressPrinter(
-        total,
-        steps_per_epoch=steps_per_epoch,
-        log_every=train_config.log_every,
-        quiet=args.quiet,
-    )
+    progress = _Progress(quiet=args.quiet)
     try:
-        fitted = fit(
+        outcome = train_run(
             model_config,
             train_config,
-            data,
-            model=model,
-            state=state,
-            optimizer_state=optimizer_state,
-            rng_states=rng_states,
+            dataset,
+            preset=preset_name,
+            resume=resume,
+            out=out,
+            plot=not args.no_plot,
+            data_options=data_options,
+            on_start=progress.start,
             on_event=progress,
             should_stop=stop,
         )
     finally:
         progress.close()
-    result = fitted.result
-    meta = model_metadata(
-        model_config, train_config, preset=preset_name, source=data.source, results=fitted.results
-    )
-    meta["data_options"] = data_options
-    if result.stop_reason == "interrupted":
-        meta["data_fingerprint"] = dataset.fingerprint()
-        meta["no_plot"] = args.no_plot
-        checkpoint_path = checkpoint_path_of(out)
-        save_checkpoint(checkpoint_path, fitted.trainer, result.state, meta)
+    return _report(outcome, out, stop, args)
+
+
+class _Progress:
+    """The run's announcement on stderr, then its progress (ProgressPrinter) step by step."""
+
+    def __init__(self, *, quiet: bool) -> None:
+        self.quiet = quiet
+        self.printer: ProgressPrinter | None = None
+
+    def start(self, plan: RunPlan) -> None:
+        data, train_config = plan.data, plan.train_config
+        if not self.quiet:
+            print(
+                f"training {plan.preset}: {len(data.x_train)} images "
+                f"({held_out_summary(len(data.x_val), train_config)}), {plan.total_steps} steps",
+                file=sys.stderr,
+            )
+        self.printer = ProgressPrinter(
+            plan.total_steps,
+            steps_per_epoch=plan.steps_per_epoch,
+            log_every=train_config.log_every,
+            quiet=self.quiet,
+        )
+
+    def __call__(self, event: TrainEvent) -> None:
+        if self.printer is not None:
+            self.printer(event)
+
+    def close(self) -> None:
+        if self.printer is not None:
+            self.printer.close()
+
+
+def _report(outcome: RunOutcome, out: Path, stop: StopFlag, args: argparse.Namespace) -> int:
+    """Print what the run did and give its exit status (128 + the signal when interrupted)."""
+    result = outcome.result
+    if outcome.checkpoint is not None:
         print(
             f"digitnet: interrupted at step {result.state.step}; checkpoint saved to "
-            f"{checkpoint_path}\ncontinue with: digitnet train --resume {checkpoint_path}",
+            f"{outcome.checkpoint}\ncontinue with: digitnet train --resume {outcome.checkpoint}",
             file=sys.stderr,
         )
         return 128 + stop.signal
-    save_model(out, fitted.model, meta)
-    written = [out, *write_training_artifacts(out, result.history, plot=not args.no_plot)]
-    if args.resume:  # only now: the model file is complete (save_model writes atomically)
-        _remove_checkpoint(Path(args.resume), quiet=args.quiet)
+    for warning in outcome.warnings:
+        print(f"digitnet: warning: {warning}", file=sys.stderr)
+    if outcome.removed_checkpoint is not None and not args.quiet:
+        print(
+            f"removed the checkpoint {outcome.removed_checkpoint}: the run has finished",
+            file=sys.stderr,
+        )
     if result.stop_reason == "diverged":
         raise TrainingDiverged(f"{result.message}; saved them to {out}")
     _warn_if_the_cost_rose(result.history)
-    _print_results(fitted.results, written, result.stop_reason, args.json)
+    _print_results(outcome.results, outcome.files, result.stop_reason, args.json)
     return 0
-
-
-def _remove_checkpoint(checkpoint: Path, *, quiet: bool) -> None:
-    """Delete the checkpoint a finished run resumed from, saying so on stderr; a warning, not
-    an error, when it cannot be deleted (the model is written)."""
-    try:
-        checkpoint.unlink(missing_ok=True)
-    except OSError as error:
-        reason = error.strerror or error
-        print(f"digitnet: warning: cannot remove the checkpoint {checkpoint} ({reason}); "
-              "the run has finished without it", file=sys.stderr)  # fmt: skip
-        return
-    if not quiet:
-        print(f"removed the checkpoint {checkpoint}: the run has finished", file=sys.stderr)
-
-
-def _refuse_other_data(dataset: Dataset, fingerprint: str | None, saved_data: dict) -> None:
-    """ConfigError if a resumed run's data differs from the interrupted run's `fingerprint`
-    (None: a new run, or a checkpoint from before fingerprints were kept); the message names
-    the data options the interrupted run was given."""
-    if fingerprint is None or dataset.fingerprint() == fingerprint:
-        return
-    saved = " ".join(f"--{key.replace('_', '-')} {value}" for key, value in saved_data.items()
-                     if value)  # fmt: skip
-    raise ConfigError(
-        f"--resume: the data ({dataset.source}) differs from what the interrupted run trained "
-        f"on ({saved or 'the bundled MNIST'}); give the same images and labels (every data "
-        "option, if any), or start a new run"
-    )
 
 
 def _warn_if_the_cost_rose(history: History) -> None:

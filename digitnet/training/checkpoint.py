@@ -21,6 +21,7 @@ from digitnet.training.config import ModelConfig, TrainConfig, from_dict
 from digitnet.training.trainer import History, Trainer, TrainState
 
 BEST_PREFIX = "best."
+CHECKPOINT_SUFFIX = ".ckpt.npz"
 
 
 @dataclass
@@ -32,12 +33,12 @@ class Checkpoint:
     state: TrainState
     optimizer_state: dict[str, np.ndarray]
     rng_states: dict
+    path: Path | None = None  # the file it was read from
 
 
 def generator_states(trainer: Trainer) -> dict:
     """The state of every random generator training draws from, JSON-able."""
-    streams = getattr(trainer, "streams", {})
-    states = {name: g.bit_generator.state for name, g in streams.items()}
+    states = {name: g.bit_generator.state for name, g in trainer.streams.items()}
     states["layers"] = [layer.rng.bit_generator.state for layer in _layers_with_rng(trainer.model)]
     return states
 
@@ -112,5 +113,26 @@ def load_checkpoint(path: str | os.PathLike[str]) -> Checkpoint:
         raise ModelFileError(f"{path}: incomplete checkpoint ({err})") from None
     restore_layer_generators(loaded.model, rng_states)
     return Checkpoint(
-        loaded.model, loaded.meta, model_config, train_config, state, loaded.optim, rng_states
+        loaded.model,
+        loaded.meta,
+        model_config,
+        train_config,
+        state,
+        loaded.optim,
+        rng_states,
+        Path(path),
     )
+
+
+def checkpoint_path_for(out: Path) -> Path:
+    """Where an interrupted run writing `out` saves its checkpoint: model.npz -> model.ckpt.npz."""
+    return out.with_name(out.stem + CHECKPOINT_SUFFIX)
+
+
+def model_path_of(checkpoint: Path) -> Path:
+    """The model file a resumed run writes by default, beside its checkpoint: the name the
+    interrupted run had (model.ckpt.npz -> model.npz), or model.npz for another name."""
+    name = checkpoint.name
+    if name.endswith(CHECKPOINT_SUFFIX) and len(name) > len(CHECKPOINT_SUFFIX):
+        return checkpoint.with_name(name.removesuffix(CHECKPOINT_SUFFIX) + ".npz")
+    return checkpoint.with_name("model.npz")

@@ -10,16 +10,28 @@ from dataclasses import dataclass
 import numpy as np
 
 from digitnet.errors import ConfigError
+from digitnet.nn.activations import ACTIVATIONS as ACTIVATION_LAYERS
+from digitnet.nn.init import INITIALIZERS
+from digitnet.nn.optim import OPTIMIZERS
+from digitnet.nn.schedules import SCHEDULES
+from digitnet.training.augment import AUGMENTATIONS as DISTORTIONS
 
-ACTIVATIONS = ("sigmoid", "tanh", "relu", "leaky_relu")
+# the choices each setting takes, from the modules that implement them (the CLI offers these)
+ACTIVATIONS = tuple(ACTIVATION_LAYERS)
 OUTPUTS = ("softmax", "sigmoid")
-OPTIMIZERS = ("sgd", "momentum", "nesterov", "adam", "adamw")
-AUGMENTATIONS = ("none", "shift", "affine", "elastic")
+LOSSES = {"softmax": "cross_entropy", "sigmoid": "mse"}  # the cost each output trains with
+AUGMENTATIONS = ("none", *DISTORTIONS)
 ALIASES = {"lr": "learning_rate", "batch": "batch_size", "hidden_sizes": "hidden"}  # for hints
 
 
 def _is_int(value: object) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
+
+
+def check_choice(setting: str, value: str, choices: tuple[str, ...]) -> None:
+    """ConfigError naming the choices when value is not one of them."""
+    if value not in choices:
+        raise ConfigError(f"unknown {setting} {value!r}: one of {', '.join(choices)}")
 
 
 def _is_finite_number(value: object) -> bool:
@@ -111,12 +123,9 @@ class ModelConfig:
             raise ConfigError(f"unknown model kind {self.kind!r}: expected 'mlp' or 'cnn'")
         if any(size < 1 for size in self.hidden):
             raise ConfigError(f"hidden layer sizes must be >= 1, got {self.hidden}")
-        if self.activation not in ACTIVATIONS:
-            raise ConfigError(
-                f"unknown activation {self.activation!r}: one of {', '.join(ACTIVATIONS)}"
-            )
-        if self.output not in OUTPUTS:
-            raise ConfigError(f"unknown output {self.output!r}: one of {', '.join(OUTPUTS)}")
+        check_choice("activation", self.activation, ACTIVATIONS)
+        check_choice("output", self.output, OUTPUTS)
+        check_choice("initialiser", self.init, INITIALIZERS)
         if not 0.0 <= self.input_dropout < 1.0:
             raise ConfigError(f"input dropout must be in [0, 1), got {self.input_dropout}")
         if not 0.0 <= self.dropout < 1.0:
@@ -157,14 +166,9 @@ class TrainConfig:
 
     def __post_init__(self) -> None:
         check_types(self)
-        if self.augment not in AUGMENTATIONS:
-            raise ConfigError(
-                f"unknown augmentation {self.augment!r}: one of {', '.join(AUGMENTATIONS)}"
-            )
-        if self.optimizer not in OPTIMIZERS:
-            raise ConfigError(
-                f"unknown optimizer {self.optimizer!r}: one of {', '.join(OPTIMIZERS)}"
-            )
+        check_choice("augmentation", self.augment, AUGMENTATIONS)
+        check_choice("optimizer", self.optimizer, OPTIMIZERS)
+        check_choice("schedule", self.schedule, SCHEDULES)
         checks = [
             (self.learning_rate > 0, f"learning rate must be > 0, got {self.learning_rate}"),
             (0 <= self.momentum < 1, f"momentum must be in [0, 1), got {self.momentum}"),

@@ -134,8 +134,8 @@ def fit(
         data.labels_train,
         streams["shuffle"],
         val=(data.x_val, data.labels_val) if len(data.x_val) else None,
+        streams=streams,
     )
-    trainer.streams = streams
     if train_config.augment != "none":
         distortion = AUGMENTATIONS[train_config.augment]
         trainer.augment = lambda x_batch: distortion(x_batch, streams["augment"])

@@ -12,8 +12,8 @@ import time
 from collections.abc import Callable
 
 from digitnet.data.datasets import Dataset
-from digitnet.training.pipeline import fit, prepare_data, random_streams
 from digitnet.training.presets import PRESETS, Preset, best_recipe
+from digitnet.training.run import train_run
 
 SEED_PRESETS = tuple(name for name, preset in PRESETS.items() if preset.seed)
 QUICK_FRACTION = 20  # a quick run takes this fraction of the steps and of the warm-up
@@ -45,12 +45,9 @@ def shortened(preset: Preset) -> Preset:
 
 def run_preset(preset: Preset, dataset: Dataset) -> dict:
     """Train one preset and return its figures beside the seed's."""
-    streams = random_streams(preset.train.seed)
-    data = prepare_data(dataset, preset.model, preset.train, streams["split"])
     started = time.perf_counter()
-    fitted = fit(preset.model, preset.train, data)
+    results = train_run(preset.model, preset.train, dataset, preset=preset.name).results
     seconds = time.perf_counter() - started
-    results = fitted.results
     met = all(results.get(key, 0.0) >= value for key, value in preset.targets.items())
     return {
         "preset": preset.name,

@@ -84,6 +84,7 @@ class Trainer:
     n_classes matching the model's outputs. val: an optional
     (x_val, labels_val) for per-epoch accuracy and early stopping. shuffle_rng draws the
     epoch orders; augment(x_batch) -> x_batch, if given, transforms each training batch.
+    streams: the run's named generators, saved with a checkpoint to resume bit for bit.
     """
 
     model: Sequential
@@ -94,6 +95,8 @@ class Trainer:
     val: tuple[np.ndarray, np.ndarray] | None = None
     augment: Callable[[np.ndarray], np.ndarray] | None = None
     n_classes: int = N_CLASSES
+    # every generator the run draws from, by name (pipeline.STREAMS): checkpoints save them
+    streams: dict[str, np.random.Generator] = field(default_factory=dict)
     optimizer: Optimizer = field(init=False)
 
     def __post_init__(self) -> None:

@@ -7,6 +7,7 @@ net.predict_files(["my-digit.jpg"])[0].digit
 net.predict_images([pil_image, numpy_photo])[0].digit
 net.read_files(["house-number.jpg"])[0].text
 net.save("model.npz"); digitnet.load("model.npz")
+net.export_onnx("model.onnx")
 digitnet.ensemble([net, "other.npz"]).save("committee.npz")
 """
 
@@ -25,6 +26,7 @@ from digitnet.artifacts.model_file import ModelFile, load_model, save_model
 from digitnet.data.datasets import Dataset, load_mnist
 from digitnet.data.preprocess import to_inputs
 from digitnet.errors import ConfigError, ImageError
+from digitnet.export.onnx import DEFAULT_OPSET, export_onnx
 from digitnet.images import grey_from_memory, to_mnist
 from digitnet.nn.layers import Layer
 from digitnet.nn.model import Sequential
@@ -163,6 +165,12 @@ class Network:
     def save(self, path: str | os.PathLike[str]) -> Path:
         """Write the model file atomically (see docs/model-format.md)."""
         return save_model(path, self.model, self.meta)
+
+    def export_onnx(self, path: str | os.PathLike[str], *, opset: int = DEFAULT_OPSET) -> Path:
+        """Write the network as an ONNX model atomically (docs/guide/export.md): input
+        "pixels" as the network takes them, output "probabilities". Needs the onnx package
+        (pip install digitnet[onnx]); ExportError for what cannot be exported or written."""
+        return export_onnx(self.model, path, self.meta, opset=opset)
 
 
 def _digit_labels(labels: object) -> np.ndarray:

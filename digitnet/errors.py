@@ -33,3 +33,8 @@ class TrainingDiverged(DigitnetError):
 
 class OutputError(DigitnetError):
     """An output file (plot, history, submission) cannot be written."""
+
+
+class ExportError(DigitnetError):
+    """A model cannot be exported (a layer without an ONNX form, a missing package, an
+    output file that cannot be written)."""

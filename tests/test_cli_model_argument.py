@@ -17,6 +17,7 @@ COMMANDS = {  # the rest of a command line that would otherwise run
     "read": ["{tmp}/seven.png"],
     "serve": ["--port", "0"],
     "calibrate": ["--out", "{tmp}/out.npz"],
+    "export": ["--onnx", "{tmp}/out.onnx"],
 }
 
 

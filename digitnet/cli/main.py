@@ -25,6 +25,7 @@ from digitnet.cli import (
     reproduce_cmd,
     serve_cmd,
     show_cmd,
+    sweep_cmd,
     train_cmd,
 )
 from digitnet.errors import DigitnetError
@@ -42,6 +43,7 @@ COMMANDS = [
     show_cmd,
     plot_cmd,
     reproduce_cmd,
+    sweep_cmd,
     serve_cmd,
 ]
 

@@ -26,7 +26,7 @@ DOCS = REPO / "docs"
 ARTIFACTS = REPO / "tests" / "artifacts"
 RUNNABLE = re.compile(r"<!-- runs as a test -->\n```bash\n(.*?)```", re.S)
 GUIDE = ["train", "evaluate", "predict", "read", "show-and-plot", "serve", "data"]
-GUIDE += ["reproduce", "calibrate", "ensemble", "sklearn", "export"]
+GUIDE += ["reproduce", "calibrate", "ensemble", "sweep", "sklearn", "export"]
 # other documents (the README) link to these paths: moving one breaks their links
 LINKED_PAGES = {"index.md", *(f"guide/{name}.md" for name in GUIDE)} | {
     f"{name}.md"

@@ -68,3 +68,27 @@ def training_pass(network, x, y):
     _, grad_out = network.loss.value_and_gradient(out, y)
     grad_x = network.backward(grad_out)
     return out, grad_x, {slot.name: slot.grad.copy() for slot in network.named_params()}
+
+
+def check_gradients(layer, x: np.ndarray, rng: np.random.Generator) -> None:
+    """backward(up) equals the numeric gradient of sum(forward(x) * up) for x and every param."""
+    up = rng.standard_normal(layer.forward(x, training=True).shape)
+
+    def f() -> float:
+        return float((layer.forward(x, training=True) * up).sum())
+
+    layer.forward(x, training=True)
+    assert rel_error(layer.backward(up), numeric_grad(f, x)) < 1e-6
+    for name, param in layer.params.items():
+        layer.forward(x, training=True)
+        layer.backward(up)
+        assert rel_error(layer.grads[name].copy(), numeric_grad(f, param)) < 1e-6, name
+
+
+def assert_same_gradients(first, second, *, grad_x_atol):
+    """Two training_pass results agree in dLoss/dx and in every parameter's gradient."""
+    np.testing.assert_allclose(first[1], second[1], rtol=1e-10, atol=grad_x_atol)
+    for name in first[2]:
+        np.testing.assert_allclose(
+            first[2][name], second[2][name], rtol=1e-10, atol=1e-12, err_msg=name
+        )

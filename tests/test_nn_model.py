@@ -12,6 +12,7 @@ from digitnet.nn import (
     Adam,
     Dense,
     Dropout,
+    Flatten,
     ReLU,
     Sequential,
     SoftmaxCrossEntropy,
@@ -318,3 +319,17 @@ def test_dense_names_the_input_shape_it_takes():
         ValueError, match=r"Dense\(784→16\) takes \(batch, 784\) inputs, got \(3, 28, 28\)"
     ):
         model.predict(np.zeros((3, 28, 28), np.float32))
+
+
+def test_sequential_backward_without_input_grad_stops_at_the_first_parametric_layer():
+    rng = np.random.default_rng(11)
+    model = Sequential([Flatten(), Dense(8, 3, rng=rng, dtype=np.float64)], SoftmaxCrossEntropy())
+    x, y = rng.standard_normal((4, 2, 2, 2)), one_hot(rng.integers(0, 3, 4), 3)
+    grad_out = model.loss.gradient(model.forward(x, training=True), y)
+    assert model.backward(grad_out).shape == x.shape
+    expected = model.layers[1].grads["W"].copy()
+    assert model.backward(grad_out, need_input_grad=False) is None
+    np.testing.assert_array_equal(model.layers[1].grads["W"], expected)
+    relu_only = Sequential([ReLU()], SoftmaxCrossEntropy())
+    relu_only.forward(x[:, :, 0, 0], training=True)
+    assert relu_only.backward(np.ones((4, 2)), need_input_grad=False) is None

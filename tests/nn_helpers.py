@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import gzip
 from collections.abc import Callable
-from pathlib import Path
 
 import numpy as np
 
@@ -29,20 +27,20 @@ def rel_error(a: np.ndarray, b: np.ndarray) -> float:
     return 0.0 if scale == 0 else float(np.max(np.abs(a - b)) / scale)
 
 
-MNIST = Path(__file__).resolve().parent.parent / "digitnet" / "datasets" / "mnist"
-
-
 def one_hot(labels: np.ndarray, classes: int = 10) -> np.ndarray:
     return np.eye(classes)[labels]
 
 
-def read_mnist(kind: str, count: int) -> tuple[np.ndarray, np.ndarray]:
-    """The first `count` images (scaled to [0, 1]) and labels of the bundled MNIST."""
-    with gzip.open(MNIST / f"{kind}-images-idx3-ubyte.gz") as f:
-        pixels = np.frombuffer(f.read(16 + count * 784)[16:], np.uint8)
-    with gzip.open(MNIST / f"{kind}-labels-idx1-ubyte.gz") as f:
-        labels = np.frombuffer(f.read(8 + count)[8:], np.uint8)
-    return pixels.reshape(count, 784).astype(np.float32) / 255, labels.astype(np.int64)
+def mnist_inputs(mnist, split: str, count: int) -> tuple[np.ndarray, np.ndarray]:
+    """The first `count` "train" or "test" digits of the shared `mnist` fixture as network
+    inputs: (count, 784) float32 in [0, 1], and their int64 labels."""
+    images, labels = (
+        (mnist.train_images, mnist.train_labels)
+        if split == "train"
+        else (mnist.test_images, mnist.test_labels)
+    )
+    x = images[:count].reshape(count, 784).astype(np.float32) / 255
+    return x, labels[:count].astype(np.int64)
 
 
 def train_minibatches(

@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 from nn_helpers import (
     assert_same_gradients,
+    mnist_inputs,
     numeric_grad,
     one_hot,
-    read_mnist,
     rel_error,
     train_minibatches,
     training_pass,
@@ -146,11 +146,11 @@ def test_build_cnn_refuses_bad_settings(kwargs):
         build_cnn(rng=np.random.default_rng(0), **kwargs)
 
 
-def test_small_cnn_learns_real_mnist_digits_in_seconds():
+def test_small_cnn_learns_real_mnist_digits_in_seconds(mnist):
     # 4000 images: with 2000, this net (and the same net in PyTorch) plateaus near 0.88 on
     # the first 1000 test digits
-    x_train, labels_train = read_mnist("train", 4000)
-    x_test, labels_test = read_mnist("t10k", 1000)
+    x_train, labels_train = mnist_inputs(mnist, "train", 4000)
+    x_test, labels_test = mnist_inputs(mnist, "test", 1000)
     x_train, x_test = x_train.reshape(-1, 1, 28, 28), x_test.reshape(-1, 1, 28, 28)
     model = build_cnn((8,), (), rng=np.random.default_rng(0))
     train_minibatches(model, x_train, labels_train, epochs=3, batch_size=50, learning_rate=3e-3)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from nn_helpers import numeric_grad, one_hot, read_mnist, rel_error, train_minibatches
+from nn_helpers import mnist_inputs, numeric_grad, one_hot, rel_error, train_minibatches
 
 from digitnet.errors import ConfigError, ModelFileError
 from digitnet.nn import (
@@ -230,9 +230,9 @@ def test_build_mlp_refuses_bad_settings(kwargs):
         build_mlp(kwargs.pop("sizes"), rng=np.random.default_rng(0), **kwargs)
 
 
-def test_mlp_learns_real_mnist_digits_in_seconds():
-    x_train, labels_train = read_mnist("train", 3000)
-    x_test, labels_test = read_mnist("t10k", 1000)
+def test_mlp_learns_real_mnist_digits_in_seconds(mnist):
+    x_train, labels_train = mnist_inputs(mnist, "train", 3000)
+    x_test, labels_test = mnist_inputs(mnist, "test", 1000)
     model = build_mlp((784, 64, 10), rng=np.random.default_rng(0))
     train_minibatches(model, x_train, labels_train, epochs=8, batch_size=100, learning_rate=3e-3)
     accuracy = (model.predict(x_test) == labels_test).mean()

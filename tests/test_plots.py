@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gzip
 import subprocess
 import sys
 from pathlib import Path
@@ -15,17 +14,11 @@ from digitnet import plots
 from digitnet.artifacts.formats import percent
 from digitnet.errors import OutputError
 
-MNIST = Path(__file__).resolve().parents[1] / "digitnet/datasets/mnist"
-
 
 @pytest.fixture(scope="module")
-def digits() -> tuple[np.ndarray, np.ndarray]:
+def digits(mnist) -> tuple[np.ndarray, np.ndarray]:
     """The first 200 MNIST test images (floats 0..1) and their labels."""
-    with gzip.open(MNIST / "t10k-images-idx3-ubyte.gz") as handle:
-        images = np.frombuffer(handle.read()[16:], np.uint8).reshape(-1, 28, 28)[:200] / 255
-    with gzip.open(MNIST / "t10k-labels-idx1-ubyte.gz") as handle:
-        labels = np.frombuffer(handle.read()[8:], np.uint8)[:200].astype(np.int64)
-    return images, labels
+    return mnist.test_images[:200] / 255, mnist.test_labels[:200].astype(np.int64)
 
 
 def fake_probabilities(labels: np.ndarray, wrong_every: int = 10) -> np.ndarray:

@@ -30,7 +30,7 @@ from digitnet.artifacts.atomic import write_text_atomically  # noqa: E402
 from digitnet.data.datasets import load_mnist  # noqa: E402
 from digitnet.data.preprocess import one_hot, to_inputs  # noqa: E402
 from digitnet.nn import SGD, build_mlp  # noqa: E402
-from digitnet.nn.model import backward_options  # noqa: E402
+from digitnet.nn.fused import backward_options  # noqa: E402
 
 
 def layer_times(model, x: np.ndarray, labels: np.ndarray, steps: int) -> dict:

@@ -12,7 +12,7 @@ import pytest
 from conftest import assert_one_line_error, run_cli
 from PIL import Image
 
-from digitnet.artifacts.history_file import read_history
+from digitnet.artifacts.history import read_history
 from digitnet.cli.evaluate_cmd import format_report
 from digitnet.cli.plot_cmd import MAX_COUNT, prediction_count
 from digitnet.errors import DataError

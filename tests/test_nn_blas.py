@@ -100,6 +100,48 @@ def test_axpy_adds_alpha_x_in_place(backend, dtype):
         blas.axpy(1.0, x, y[:5])
 
 
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_a_bound_axpy_updates_its_arrays_in_place_every_call(backend, dtype):
+    rng = np.random.default_rng(4)
+    x, y = rng.standard_normal((16, 10)).astype(dtype), rng.standard_normal((16, 10)).astype(dtype)
+    expected = y.astype(np.float64)
+    step = blas.BoundAxpy(x, y)
+    for alpha in (-0.5, 0.25, 0.0):
+        x *= 1.5  # the values may change between calls: the arrays stay the same
+        expected += alpha * x
+        step(alpha)
+    np.testing.assert_allclose(y, expected, rtol=1e-5, atol=1e-5)
+    strided = np.zeros((16, 20), dtype)[:, ::2]  # not contiguous: NumPy does it
+    blas.BoundAxpy(x, strided)(2.0)
+    np.testing.assert_allclose(strided, 2.0 * x, rtol=1e-6)
+    with pytest.raises(ValueError, match="differ"):
+        blas.BoundAxpy(x, y[:5])
+
+
+def test_plain_sgd_per_sample_matches_the_textbook_update(backend):
+    rng = np.random.default_rng(5)
+    model = build_mlp((12, 5, 3), activation="sigmoid", output="sigmoid", rng=rng)
+    weights = model.get_weights()
+    optimizer = SGD(model.named_params(), learning_rate=0.5)
+    x = rng.random((4, 12), dtype=np.float32)
+    y = one_hot(np.array([0, 2, 1, 2]), 3).astype(np.float32)
+    for i in range(len(x)):
+        model.forward(x[i : i + 1], training=True)
+        _, grad = model.loss.value_and_gradient(model.layers[-1]._out, y[i : i + 1])
+        model.backward(grad)
+        expected = {name: weights[name] - 0.5 * grad_of(model, name) for name in weights}
+        model.set_weights(weights)
+        model.train_step(x[i : i + 1], y[i : i + 1], optimizer)
+        weights = model.get_weights()
+        for name in weights:
+            np.testing.assert_allclose(weights[name], expected[name], rtol=1e-6, atol=1e-7)
+
+
+def grad_of(model, name: str) -> np.ndarray:
+    index, param = name.split(".")
+    return model.layers[int(index)].grads[param].copy()
+
+
 def test_dense_leaves_its_weight_gradient_as_a_product_only_when_asked():
     rng = np.random.default_rng(3)
     layer = Dense(5, 4, rng=rng, dtype=np.float64)
@@ -260,3 +302,26 @@ def test_only_sgd_with_momentum_folds_products():
     assert not SGD(slots, 0.1).folds_products
     assert not SGD(slots, 0.1, momentum=0.9, nesterov=True).folds_products
     assert not Adam(slots, 0.1).folds_products
+
+
+def test_one_thread_runs_the_block_on_one_blas_thread_and_restores_the_count():
+    found = blas.routines()
+    if found is None or found.threads_local is None:
+        pytest.skip("this BLAS cannot set a thread's own count: one_thread does nothing")
+    before = found.threads_local(3)  # the count now: 3 until set back
+    try:
+        with blas.one_thread():
+            inside = found.threads_local(1)
+        after = found.threads_local(3)
+        assert (inside, after) == (1, 3)
+    finally:
+        found.threads_local(before)
+
+
+def test_inference_on_a_few_images_gives_what_a_large_batch_gives():
+    rng = np.random.default_rng(6)
+    model = build_mlp((20, 64, 10), rng=rng)
+    x = rng.random((40, 20), dtype=np.float32)
+    together = model.forward(x)
+    one_by_one = np.concatenate([model.forward(x[i : i + 1]) for i in range(len(x))])
+    np.testing.assert_allclose(one_by_one, together, rtol=1e-5, atol=1e-6)

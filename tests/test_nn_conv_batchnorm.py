@@ -21,7 +21,7 @@ from digitnet.nn import (
     Sequential,
     SoftmaxCrossEntropy,
 )
-from digitnet.nn import model as model_module
+from digitnet.nn import fused as fused_module
 from digitnet.nn.conv_batchnorm import ConvBatchNorm, fusable
 from digitnet.training.build import build_model
 from digitnet.training.presets import get_preset
@@ -173,7 +173,7 @@ def test_train_step_fuses_the_cnn_preset_first_layer_and_learns_the_same(mnist):
         stages = model.training_stages()
         assert isinstance(stages[0], ConvBatchNorm) and len(stages) == len(model.layers) - 1
         if not fuse:
-            monkeypatch.setattr(model_module, "fusable", lambda conv, norm: False)
+            monkeypatch.setattr(fused_module, "fusable", lambda conv, norm: False)
             assert model.training_stages() == model.layers
         optimizer = SGD(model.named_params(), learning_rate=0.05, momentum=0.9)
         for start in (0, 32, 64):

@@ -1,8 +1,7 @@
 """What digitnet writes and reads back: model files, training histories, atomic writes.
 
 model_file.py   model files (.npz arrays and a JSON header, no pickle)
-reports.py      the files written beside a trained model: history (JSON, CSV), cost curve
-history_file.py reading a history file back
+history.py      training histories beside a model (JSON, CSV, cost curve), and read back
 atomic.py       writing a file so it is complete or absent, never half-written
 formats.py      probabilities as text, and the file types figures are saved as
 """

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from digitnet.artifacts.history_file import read_history
+from digitnet.artifacts.history import read_history
 from digitnet.cli.models import add_model_arguments, chosen_model, load_model_file_or_default
 from digitnet.cli.options import add_model_data_options, data_for_model, whole_number
 from digitnet.cli.run_control import output_folder

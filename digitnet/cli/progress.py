@@ -5,8 +5,6 @@ from __future__ import annotations
 import sys
 from typing import TextIO
 
-from tqdm import tqdm
-
 from digitnet.training.trainer import TrainEvent
 
 
@@ -30,6 +28,8 @@ class ProgressPrinter:
         self.quiet = quiet
         self.bar = None
         if not quiet and self.stream.isatty():
+            from tqdm import tqdm  # only for a terminal: every command imports this module
+
             self.bar = tqdm(
                 total=total_steps, unit="step", file=self.stream, dynamic_ncols=True, leave=False
             )

@@ -39,7 +39,7 @@ class Sigmoid(Layer):
         self._out = out
         return out
 
-    def backward(self, grad_out: np.ndarray) -> np.ndarray:
+    def backward(self, grad_out: np.ndarray, *, need_input_grad: bool = True) -> np.ndarray:
         """grad_x = grad_out · out · (1 − out)."""
         out = self._out
         _check_grad_shape(self, grad_out, out)
@@ -58,7 +58,7 @@ class Tanh(Layer):
         self._out = np.tanh(x)
         return self._out
 
-    def backward(self, grad_out: np.ndarray) -> np.ndarray:
+    def backward(self, grad_out: np.ndarray, *, need_input_grad: bool = True) -> np.ndarray:
         """grad_x = grad_out · (1 − out²)."""
         _check_grad_shape(self, grad_out, self._out)
         grad_x = np.square(self._out)
@@ -98,7 +98,7 @@ class ReLU(Layer):
             gate += self.slope
         return gate
 
-    def backward(self, grad_out: np.ndarray) -> np.ndarray:
+    def backward(self, grad_out: np.ndarray, *, need_input_grad: bool = True) -> np.ndarray:
         """grad_x = grad_out where x > 0, else slope · grad_out."""
         trained = self._gate is not None  # else forward kept its input (inference)
         kept = self._gate if trained else self._x
@@ -141,7 +141,7 @@ class Softmax(Layer):
         self._probs = softmax(x)
         return self._probs
 
-    def backward(self, grad_out: np.ndarray) -> np.ndarray:
+    def backward(self, grad_out: np.ndarray, *, need_input_grad: bool = True) -> np.ndarray:
         """Vector-Jacobian product: grad_x = probs · (grad_out − Σ_j grad_out_j · probs_j)."""
         probs = self._probs
         _check_grad_shape(self, grad_out, probs)

@@ -11,11 +11,12 @@ BLAS, another platform), or for arrays it does not cover, the same results come 
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import functools
 import glob
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -30,6 +31,8 @@ class Routines:
 
     gemm: dict[type, Callable]
     axpy: dict[type, Callable]
+    # openblas_set_num_threads_local(n) -> the calling thread's previous count (OpenBLAS 0.3.27+)
+    threads_local: Callable[[int], int] | None = None
 
 
 def _library_paths() -> list[str]:
@@ -65,7 +68,10 @@ def _bind(library: ctypes.CDLL, prefix: str) -> Routines | None:
                             real, pointer, i64]  # fmt: skip
         axpy_fn.argtypes = [i64, real, pointer, i64, pointer, i64]
         gemm[dtype], axpy[dtype] = gemm_fn, axpy_fn
-    return Routines(gemm, axpy)
+    threads_local = getattr(library, "openblas_set_num_threads_local", None)
+    if threads_local is not None:
+        threads_local.argtypes, threads_local.restype = [ctypes.c_int], ctypes.c_int
+    return Routines(gemm, axpy, threads_local)
 
 
 @functools.cache
@@ -84,6 +90,22 @@ def routines() -> Routines | None:
             if found is not None and _agrees_with_numpy(found):
                 return found
     return None
+
+
+@contextlib.contextmanager
+def one_thread() -> Iterator[None]:
+    """BLAS on the calling thread alone inside the block (where OpenBLAS can say so): the
+    products of one image are too small to share, and waking a second thread on a busy
+    machine made a single-image CNN forward several times slower (benchmarks/predict_one.py)."""
+    found = routines()
+    if found is None or found.threads_local is None:
+        yield
+        return
+    previous = found.threads_local(1)
+    try:
+        yield
+    finally:
+        found.threads_local(previous)
 
 
 def _agrees_with_numpy(found: Routines) -> bool:
@@ -206,6 +228,31 @@ def axpy(alpha: float, x: np.ndarray, y: np.ndarray) -> None:
         _call_axpy(found, alpha, x, y)
     elif alpha:
         y += alpha * x
+
+
+class BoundAxpy:
+    """y += alpha·x for one pair of arrays that live as long as the training (a parameter and
+    its gradient or velocity), checked once: axpy's checks cost ~10 µs a call, more than the
+    update of a small layer itself (benchmarks/plain_loop.py). Holds both arrays, so the
+    addresses it calls BLAS with stay valid; NumPy where BLAS cannot take them."""
+
+    def __init__(self, x: np.ndarray, y: np.ndarray) -> None:
+        if x.shape != y.shape:
+            raise ValueError(f"axpy shapes {x.shape} and {y.shape} differ")
+        self.x, self.y = x, y
+        found = routines()
+        contiguous = x.flags.c_contiguous and y.flags.c_contiguous
+        self._routine = None
+        if found is not None and contiguous and _blas_ready(y, x):
+            self._routine = found.axpy[x.dtype.type]
+            self._args = (x.size, x.ctypes.data, y.ctypes.data)
+
+    def __call__(self, alpha: float) -> None:
+        if self._routine is not None:
+            size, x_address, y_address = self._args
+            self._routine(size, alpha, x_address, 1, y_address, 1)
+        elif alpha:
+            self.y += alpha * self.x
 
 
 @dataclass(frozen=True, eq=False)

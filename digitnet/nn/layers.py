@@ -47,9 +47,10 @@ class Layer:
     def backward(self, grad_out: np.ndarray, *, need_input_grad: bool = True) -> np.ndarray | None:
         """Overwrite self.grads for the last forward; return dLoss/dx.
 
-        Parametric layers accept need_input_grad=False and then return None without computing
-        dLoss/dx (Sequential uses it for the first layer while training, where no one reads it);
-        parameter-free layers are never asked to skip it and may take grad_out alone.
+        need_input_grad=False (asked of the first layer with parameters while training, where
+        no one reads dLoss/dx): a layer with parameters returns None without computing it.
+        Every built-in layer takes the keyword; parameter-free ones compute dLoss/dx anyway,
+        and a parameter-free layer of your own may take grad_out alone (it is never asked).
         """
         raise NotImplementedError
 
@@ -125,7 +126,7 @@ class Dense(Layer):
             products.append(GradientProduct(self.grads["W"], self._x, grad_z))
         else:
             np.matmul(self._x.T, grad_z, out=self.grads["W"])  # the arrays the optimizer holds
-        np.sum(grad_z, axis=0, out=self.grads["b"])
+        np.add.reduce(grad_z, axis=0, out=self.grads["b"])  # np.sum's wrapper: ~2 µs a call
         return grad_z @ self.params["W"].T if need_input_grad else None
 
     def spec(self) -> dict:
@@ -170,7 +171,7 @@ class Dropout(Layer):
         self.mask = keep * x.dtype.type(1.0 / (1.0 - self.rate))
         return x * self.mask
 
-    def backward(self, grad_out: np.ndarray) -> np.ndarray:
+    def backward(self, grad_out: np.ndarray, *, need_input_grad: bool = True) -> np.ndarray:
         return grad_out if self.mask is None else grad_out * self.mask
 
     def spec(self) -> dict:

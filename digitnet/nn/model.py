@@ -10,13 +10,16 @@ from collections.abc import Sequence
 import numpy as np
 
 from digitnet.errors import ConfigError, ModelFileError
-from digitnet.nn.blas import GradientProduct
+from digitnet.nn import fused
+from digitnet.nn.blas import one_thread
 from digitnet.nn.conv import Conv2D
-from digitnet.nn.conv_batchnorm import ConvBatchNorm, fusable
+from digitnet.nn.fused import Stage
 from digitnet.nn.layer_types import layers_from_specs
-from digitnet.nn.layers import Dense, Layer
+from digitnet.nn.layers import Layer
 from digitnet.nn.losses import Loss, loss_from_name
 from digitnet.nn.optim import Optimizer, Slot, clip_grad_norm
+
+ONE_THREAD_BATCH = 8  # inference on at most this many images runs BLAS on one thread
 
 
 class Sequential:
@@ -34,6 +37,7 @@ class Sequential:
         # min_confidence is "unsure". Training never reads them: argmax is unchanged.
         self.temperature = 1.0
         self.min_confidence = 0.0
+        self._checked_param: int | None = None  # see _check_optimizer
         if not self.layers:
             raise ConfigError("a network needs at least one layer")
         strangers = [layer for layer in self.layers if not isinstance(layer, Layer)]
@@ -81,7 +85,10 @@ class Sequential:
         x is what they already made of the raw input.
         """
         self._check_start(start)
-        return self._forward_through(self.layers[start:], x, training=training)
+        if training or len(x) > ONE_THREAD_BATCH:
+            return self._forward_through(self.layers[start:], x, training=training)
+        with one_thread():  # a few images: too little work to share between BLAS threads
+            return self._forward_through(self.layers[start:], x, training=training)
 
     def _check_start(self, start: int) -> None:
         """ValueError unless 0 <= start <= fixed_prefix."""
@@ -95,17 +102,11 @@ class Sequential:
             x = stage.forward(x, training=training)
         return x
 
-    def training_stages(self, start: int = 0) -> list[Layer | ConvBatchNorm]:
-        """What train_step runs from layer `start` on: the layers, except that the first
-        layer with parameters and a BatchNorm after it run as one ConvBatchNorm stage where
-        conv_batchnorm.fusable allows (it computes the same from fewer passes over the
-        activations). Built anew each step: a stage holds one step's intermediate values."""
+    def training_stages(self, start: int = 0) -> list[Stage]:
+        """What train_step runs from layer `start` on: the layers, with the fusions of
+        nn/fused.py where they apply (the same function and gradients from fewer passes)."""
         self._check_start(start)
-        layers = self.layers[start:]
-        first = _first_learned(layers)
-        if first is None or first + 1 == len(layers) or not fusable(*layers[first : first + 2]):
-            return layers
-        return [*layers[:first], ConvBatchNorm(*layers[first : first + 2]), *layers[first + 2 :]]
+        return fused.training_stages(self.layers[start:])
 
     @property
     def fixed_prefix(self) -> int:
@@ -150,7 +151,7 @@ class Sequential:
             for layer in reversed(self.layers):
                 grad_out = layer.backward(grad_out)
             return grad_out
-        _backward_to_first_learned(self.layers, grad_out)
+        fused.backward_to_first_learned(self.layers, grad_out)
         return None
 
     @property
@@ -231,11 +232,8 @@ class Sequential:
         value, grad_out = self.loss.value_and_gradient(output, y_onehot)
         if not math.isfinite(value):
             return value
-        # Dense weight gradients left as products for an optimizer that folds them into its
-        # update (SGD with momentum); clipping needs every gradient formed
-        fold = optimizer.folds_products and clip_norm is None
-        products: list[GradientProduct] | None = [] if fold else None
-        _backward_to_first_learned(stages, grad_out, products)
+        products = fused.gradient_products(optimizer, clip_norm)
+        fused.backward_to_first_learned(stages, grad_out, products)
         if clip_norm is not None:
             clip_grad_norm(self.named_params(), clip_norm)
         optimizer.step(products or ())
@@ -247,11 +245,14 @@ class Sequential:
         if not optimizer.slots:
             return
         first = optimizer.slots[0].param
+        if id(first) == getattr(self, "_checked_param", None):  # one of this model's live arrays
+            return
         if not any(first is param for layer in self.layers for param in layer.params.values()):
             raise ConfigError(
                 "the optimizer holds another model's parameters: build it from this model's "
                 "named_params()"
             )
+        self._checked_param = id(first)
 
     def spec(self) -> dict:
         """JSON-able architecture: {"layers": [layer.spec(), ...], "loss": loss.spec()}."""
@@ -320,37 +321,6 @@ class Sequential:
     def __repr__(self) -> str:
         layers = ", ".join(repr(layer) for layer in self.layers)
         return f"Sequential({layers}, loss={self.loss!r}, params={self.n_params:,})"
-
-
-def _first_learned(stages: Sequence[Layer | ConvBatchNorm]) -> int | None:
-    """The index of the first stage with parameters (None if there is none)."""
-    return next((i for i, stage in enumerate(stages) if stage.params), None)
-
-
-def _backward_to_first_learned(
-    stages: Sequence[Layer | ConvBatchNorm],
-    grad_out: np.ndarray,
-    products: list[GradientProduct] | None = None,
-) -> None:
-    """Back-propagate through stages down to the first with parameters, filling grads; that
-    one is asked not to compute its input gradient (nothing below it reads one). Given a
-    `products` list, Dense layers append their weight gradients there instead of forming them."""
-    first = _first_learned(stages)
-    if first is None:
-        return
-    for i in range(len(stages) - 1, first - 1, -1):
-        grad_out = stages[i].backward(grad_out, **backward_options(stages[i], i == first, products))
-
-
-def backward_options(
-    stage: Layer | ConvBatchNorm, first: bool, products: list[GradientProduct] | None
-) -> dict:
-    """Keyword arguments for a training step's stage.backward: the first learned stage skips
-    its input gradient; Dense layers take the `products` list (None: form every gradient)."""
-    options: dict = {"need_input_grad": False} if first else {}
-    if products is not None and isinstance(stage, Dense):
-        options["products"] = products
-    return options
 
 
 def _copy_into(kind: str, targets: dict[str, np.ndarray], given: dict[str, np.ndarray]) -> None:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from digitnet.errors import ConfigError, ModelFileError
-from digitnet.nn.blas import GradientProduct, axpy
+from digitnet.nn.blas import BoundAxpy, GradientProduct, axpy
 
 
 @dataclass
@@ -70,6 +70,12 @@ class Optimizer:
         frozen layer) is computed into that array, as backward would have done.
         """
         self.t += 1
+        if not products:
+            for i, slot in enumerate(self.slots):
+                self._update(i, slot)
+            if self.t % FLUSH_EVERY == 0:
+                self._flush_subnormals()
+            return
         pending = {id(product.grad): product for product in products}
         for i, slot in enumerate(self.slots):
             product = pending.pop(id(slot.grad), None)
@@ -165,19 +171,31 @@ class SGD(Optimizer):
         self.nesterov = bool(nesterov)
         self.state_names = ("velocity",) if self.momentum else ()
         super().__init__(slots, learning_rate, weight_decay)
+        # param -= lr·(velocity or grad), for the slots without weight decay: bound once
+        sources = self.state["velocity"] if self.momentum else [s.grad for s in self.slots]
+        self._descend = [
+            None if slot.decay and self.weight_decay else BoundAxpy(source, slot.param)
+            for slot, source in zip(self.slots, sources, strict=True)
+        ]
 
     def _update(self, i: int, slot: Slot) -> None:
         grad = self._coupled_grad(slot)
+        descend = self._descend[i]
         if not self.momentum:
-            axpy(-self.learning_rate, grad, slot.param)
+            if descend is None:
+                axpy(-self.learning_rate, grad, slot.param)
+            else:
+                descend(-self.learning_rate)
             return
         velocity = self.state["velocity"][i]
         velocity *= self.momentum
         velocity += grad
         if self.nesterov:
             slot.param -= self.learning_rate * (grad + self.momentum * velocity)
-        else:
+        elif descend is None:
             axpy(-self.learning_rate, velocity, slot.param)
+        else:
+            descend(-self.learning_rate)
 
     @property
     def folds_products(self) -> bool:

@@ -78,7 +78,7 @@ class MaxPool2D(Layer):
         column = right ^ ((right ^ bottom_right) & lower)
         return out, column | (lower << 1)
 
-    def backward(self, grad_out: np.ndarray) -> np.ndarray:
+    def backward(self, grad_out: np.ndarray, *, need_input_grad: bool = True) -> np.ndarray:
         """Route each output gradient to its window's (first) maximum."""
         if self._argmax is None:
             raise self._no_forward_yet()
@@ -127,7 +127,7 @@ class Flatten(Layer):
         # math.prod, not -1: an empty batch has no size to infer
         return x.reshape(len(x), math.prod(x.shape[1:]))
 
-    def backward(self, grad_out: np.ndarray) -> np.ndarray:
+    def backward(self, grad_out: np.ndarray, *, need_input_grad: bool = True) -> np.ndarray:
         if self._x_shape is None:
             raise self._no_forward_yet()
         return grad_out.reshape(self._x_shape)

@@ -11,8 +11,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from digitnet.artifacts.history import write_training_artifacts
 from digitnet.artifacts.model_file import save_model
-from digitnet.artifacts.reports import write_training_artifacts
 from digitnet.data.datasets import Dataset
 from digitnet.errors import ConfigError
 from digitnet.nn.model import Sequential

@@ -1,18 +1,62 @@
-"""Reading a training history file (`<model>.history.json`, written by `digitnet train`) back,
-checking every value against what the trainer writes, so a damaged or foreign file is one
-clear error rather than a crash inside the plotting code."""
+"""Training history files, written and read in one place: `<model>.history.json` (every step's
+cost and a record per epoch), `<model>.history.csv` (the epochs) and `<model>.cost.png`, written
+beside a trained model; the JSON read back with every value checked against what the trainer
+writes, so a damaged or foreign file is one clear error rather than a crash in the plotting code."""
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import math
 import sys
 from pathlib import Path
 
-from digitnet.errors import DataError
+from digitnet.artifacts.atomic import write_text_atomically
+from digitnet.errors import DataError, OutputError
+from digitnet.training.trainer import EPOCH_COLUMNS, History
 
 LARGEST_COST = 3.4e38  # training runs in float32 and stops at a cost beyond it (infinity)
 LARGEST_COUNT = 10**15  # epochs and steps: far beyond any run, small enough that x + 1 > x
+
+
+def write_training_artifacts(
+    model_path: Path, history: History, *, plot: bool = True
+) -> list[Path]:
+    """Write <stem>.history.json, <stem>.history.csv (per epoch), <stem>.cost.png; their paths."""
+    json_path = model_path.with_name(model_path.stem + ".history.json")
+    csv_path = model_path.with_name(model_path.stem + ".history.csv")
+    try:
+        write_text_atomically(json_path, json.dumps(history.to_dict()))
+        write_text_atomically(csv_path, epochs_csv(history.epochs))
+    except OSError as err:
+        raise OutputError(
+            f"cannot write the history beside {model_path}: {err.strerror or err}"
+        ) from None
+    written = [json_path, csv_path]
+    if plot:
+        from digitnet.plots import plot_history  # matplotlib is imported only when drawing
+
+        written.append(
+            plot_history(
+                history.to_dict(),
+                model_path.with_name(model_path.stem + ".cost.png"),
+                title=model_path.stem,
+            )
+        )
+    return written
+
+
+def epochs_csv(epochs: list[dict]) -> str:
+    """Per-epoch records as CSV text, columns in first-seen order (a header alone for none)."""
+    columns: list[str] = [] if epochs else list(EPOCH_COLUMNS)  # a run without an epoch
+    for record in epochs:
+        columns += [key for key in record if key not in columns]
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=columns, lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(epochs)
+    return buffer.getvalue()
 
 
 def read_history(path: Path) -> dict:

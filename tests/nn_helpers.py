@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import gzip
 from collections.abc import Callable
-from pathlib import Path
 
 import numpy as np
 
@@ -29,20 +27,20 @@ def rel_error(a: np.ndarray, b: np.ndarray) -> float:
     return 0.0 if scale == 0 else float(np.max(np.abs(a - b)) / scale)
 
 
-MNIST = Path(__file__).resolve().parent.parent / "digitnet" / "datasets" / "mnist"
-
-
 def one_hot(labels: np.ndarray, classes: int = 10) -> np.ndarray:
     return np.eye(classes)[labels]
 
 
-def read_mnist(kind: str, count: int) -> tuple[np.ndarray, np.ndarray]:
-    """The first `count` images (scaled to [0, 1]) and labels of the bundled MNIST."""
-    with gzip.open(MNIST / f"{kind}-images-idx3-ubyte.gz") as f:
-        pixels = np.frombuffer(f.read(16 + count * 784)[16:], np.uint8)
-    with gzip.open(MNIST / f"{kind}-labels-idx1-ubyte.gz") as f:
-        labels = np.frombuffer(f.read(8 + count)[8:], np.uint8)
-    return pixels.reshape(count, 784).astype(np.float32) / 255, labels.astype(np.int64)
+def mnist_inputs(mnist, split: str, count: int) -> tuple[np.ndarray, np.ndarray]:
+    """The first `count` "train" or "test" digits of the shared `mnist` fixture as network
+    inputs: (count, 784) float32 in [0, 1], and their int64 labels."""
+    images, labels = (
+        (mnist.train_images, mnist.train_labels)
+        if split == "train"
+        else (mnist.test_images, mnist.test_labels)
+    )
+    x = images[:count].reshape(count, 784).astype(np.float32) / 255
+    return x, labels[:count].astype(np.int64)
 
 
 def train_minibatches(
@@ -68,3 +66,27 @@ def training_pass(network, x, y):
     _, grad_out = network.loss.value_and_gradient(out, y)
     grad_x = network.backward(grad_out)
     return out, grad_x, {slot.name: slot.grad.copy() for slot in network.named_params()}
+
+
+def check_gradients(layer, x: np.ndarray, rng: np.random.Generator) -> None:
+    """backward(up) equals the numeric gradient of sum(forward(x) * up) for x and every param."""
+    up = rng.standard_normal(layer.forward(x, training=True).shape)
+
+    def f() -> float:
+        return float((layer.forward(x, training=True) * up).sum())
+
+    layer.forward(x, training=True)
+    assert rel_error(layer.backward(up), numeric_grad(f, x)) < 1e-6
+    for name, param in layer.params.items():
+        layer.forward(x, training=True)
+        layer.backward(up)
+        assert rel_error(layer.grads[name].copy(), numeric_grad(f, param)) < 1e-6, name
+
+
+def assert_same_gradients(first, second, *, grad_x_atol):
+    """Two training_pass results agree in dLoss/dx and in every parameter's gradient."""
+    np.testing.assert_allclose(first[1], second[1], rtol=1e-10, atol=grad_x_atol)
+    for name in first[2]:
+        np.testing.assert_allclose(
+            first[2][name], second[2][name], rtol=1e-10, atol=1e-12, err_msg=name
+        )

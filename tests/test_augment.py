@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from test_nn_model import read_mnist
+from nn_helpers import mnist_inputs
 
 from digitnet.errors import ConfigError
 from digitnet.training.augment import Augmentation, augment_batch, elastic_field, gaussian_matrix
@@ -14,8 +14,8 @@ NO_CHANGE = {"max_shift": 0.0, "max_rotation": 0.0, "max_scale": 0.0}
 
 
 @pytest.fixture(scope="module")
-def digits() -> np.ndarray:
-    return read_mnist("train", 64)[0]
+def digits(mnist) -> np.ndarray:
+    return mnist_inputs(mnist, "train", 64)[0]
 
 
 def centre_of_mass(images: np.ndarray) -> np.ndarray:

@@ -9,15 +9,14 @@ import pytest
 from PIL import Image
 
 from digitnet.artifacts.model_file import load_model
-from digitnet.data.datasets import load_mnist
 from digitnet.predict import default_model_path, load_default_model, probabilities_for
 from tests.conftest import run_cli
 
 
 @pytest.fixture(scope="module")
-def doubtful_and_clear(tmp_path_factory):
+def doubtful_and_clear(mnist, tmp_path_factory):
     """PNGs of the bundled model's least and most confident of 2000 MNIST test digits."""
-    images = load_mnist().test_images[:2000]
+    images = mnist.test_images[:2000]
     top = probabilities_for(load_default_model().model, images / 255.0).max(axis=1)
     folder = tmp_path_factory.mktemp("digits")
     paths = []

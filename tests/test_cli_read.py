@@ -10,14 +10,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 from conftest import assert_one_line_error, run_cli
-from number_photos import mnist_test, number_photo
+from number_photos import number_photo
 from PIL import Image, ImageDraw, ImageFont
 
 
 @pytest.fixture(scope="module")
-def numbers(tmp_path_factory) -> list[tuple[Path, str]]:
+def numbers(mnist, tmp_path_factory) -> list[tuple[Path, str]]:
     """Three photographed numbers as JPEG files, with their text."""
-    images, labels = mnist_test()
+    images, labels = mnist.test_images, mnist.test_labels
     folder = tmp_path_factory.mktemp("numbers")
     rng = np.random.default_rng(30)
     files = []

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import gzip
 import io
 import struct
 import zlib
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -24,10 +22,6 @@ from digitnet.images import (
     read_image,
     save_mnist_png,
     to_mnist,
-)
-
-MNIST_TEST_IMAGES = (
-    Path(__file__).resolve().parents[1] / "digitnet/datasets/mnist/t10k-images-idx3-ubyte.gz"
 )
 
 
@@ -84,11 +78,6 @@ def png_bytes(image: Image.Image, **options: object) -> bytes:
     buffer = io.BytesIO()
     image.save(buffer, format=options.pop("format", "PNG"), **options)
     return buffer.getvalue()
-
-
-def mnist_digits(count: int) -> np.ndarray:
-    raw = gzip.decompress(MNIST_TEST_IMAGES.read_bytes())
-    return np.frombuffer(raw, dtype=np.uint8, offset=16).reshape(-1, 28, 28)[:count]
 
 
 # --- to_mnist on drawn digits ---------------------------------------------------------------
@@ -154,8 +143,8 @@ def test_faint_pencil_on_grey_paper_is_found_and_made_full_strength():
     )
 
 
-def test_real_mnist_digits_survive_render_and_prepare(tmp_path):
-    for index, digit in enumerate(mnist_digits(8)):
+def test_real_mnist_digits_survive_render_and_prepare(mnist, tmp_path):
+    for index, digit in enumerate(mnist.test_images[:8]):
         path = tmp_path / f"digit{index}.png"
         Image.fromarray(255 - digit).resize((280, 280), Image.Resampling.BILINEAR).save(path)
         assert correlation(prepare_image(path), digit) > 0.85, f"test image {index}"

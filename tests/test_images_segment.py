@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from number_photos import mnist_test, number_photo, photograph, strip
+from number_photos import number_photo, photograph, strip
 from PIL import Image, ImageDraw, ImageFont
 
 from digitnet.errors import ImageError
@@ -13,8 +13,8 @@ from digitnet.images.segment import MAX_DIGITS, segment_digits
 
 
 @pytest.fixture(scope="module")
-def test_digits():
-    return mnist_test()
+def test_digits(mnist):
+    return mnist.test_images, mnist.test_labels
 
 
 def box_columns_match(boxes, columns) -> bool:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from nn_helpers import numeric_grad, one_hot, read_mnist, rel_error, training_pass
+from nn_helpers import mnist_inputs, numeric_grad, one_hot, rel_error, training_pass
 
 from digitnet.nn import (
     SGD,
@@ -88,9 +88,9 @@ def test_the_stage_gradients_match_finite_differences(case):
                 assert rel_error(analytic, numeric) < 1e-6, name
 
 
-def test_float32_stage_stays_close_to_the_two_layers_on_real_digits():
+def test_float32_stage_stays_close_to_the_two_layers_on_real_digits(mnist):
     """The Gram statistics in float32 on MNIST batches: within float32 rounding of the layers."""
-    images, _ = read_mnist("train", 64)
+    images, _ = mnist_inputs(mnist, "train", 64)
     x = images.reshape(64, 1, 28, 28)
     rng = np.random.default_rng(2)
     conv, norm, _ = conv_and_norm((1, 32, 5, 1, 0, (28, 28)), rng, np.float32)
@@ -143,11 +143,11 @@ def errors_against_float64(conv, norm, x, up) -> dict[str, float]:
     return errors
 
 
-def test_float32_stage_error_stays_within_a_few_times_the_layers_own_rounding():
+def test_float32_stage_error_stays_within_a_few_times_the_layers_own_rounding(mnist):
     """A full batch of 128 digits (73,728 positions summed in float32), zero-sum edge filters
     (var = wᵀSw much smaller than the Gram's entries) and gradients with a large mean (Gᶜ − sμ
     cancels): the fused statistics must not lose much more than the layers' own float32."""
-    images, _ = read_mnist("train", 128)
+    images, _ = mnist_inputs(mnist, "train", 128)
     x = images.reshape(128, 1, 28, 28)
     rng = np.random.default_rng(6)
     conv, norm = Conv2D(1, 32, 5, rng=rng, dtype=np.float64), BatchNorm(32, dtype=np.float64)
@@ -163,9 +163,9 @@ def test_float32_stage_error_stays_within_a_few_times_the_layers_own_rounding():
         assert fused < min(max(10 * layers, 1e-5), 5e-3), (name, fused, layers)
 
 
-def test_train_step_fuses_the_cnn_preset_first_layer_and_learns_the_same():
+def test_train_step_fuses_the_cnn_preset_first_layer_and_learns_the_same(mnist):
     """Three SGD steps with and without the stage end at the same weights and statistics."""
-    images, labels = read_mnist("train", 96)
+    images, labels = mnist_inputs(mnist, "train", 96)
     x, y = images.reshape(96, 1, 28, 28).astype(np.float64), one_hot(labels)
 
     def trained(fuse: bool, monkeypatch) -> Sequential:
@@ -207,7 +207,7 @@ def test_only_a_first_learned_conv_with_a_batchnorm_after_it_and_short_columns_f
         ConvBatchNorm(Conv2D(4, 8, 3, rng=rng), BatchNorm(8))
 
 
-def test_stages_after_fixed_preprocessing_or_a_leading_dropout_still_fuse():
+def test_stages_after_fixed_preprocessing_or_a_leading_dropout_still_fuse(mnist):
     """Deskew (fixed, skipped by start=1) and an input Dropout come before the first learned
     layer: the stages keep them and fuse the convolution after them; a training step with
     the Dropout's mask fixed computes what the unfused layers compute."""
@@ -221,7 +221,7 @@ def test_stages_after_fixed_preprocessing_or_a_leading_dropout_still_fuse():
     dropout = Dropout(0.3, rng=rng)
     dropped = Sequential([dropout, *conv_norm, *head], SoftmaxCrossEntropy())
     assert isinstance(dropped.training_stages()[1], ConvBatchNorm)
-    images, labels = read_mnist("train", 16)
+    images, labels = mnist_inputs(mnist, "train", 16)
     x, y = images.reshape(16, 1, 28, 28).astype(np.float64), one_hot(labels)
     dropout.fixed_mask = rng.random(x.shape) >= 0.3
     # gradients only; Nesterov does not fold Dense products into its update, so all are written

@@ -7,7 +7,7 @@ from unittest import mock
 
 import numpy as np
 import pytest
-from nn_helpers import read_mnist
+from nn_helpers import mnist_inputs
 
 from digitnet.artifacts.model_file import load_model, save_model
 from digitnet.errors import ConfigError
@@ -63,8 +63,8 @@ def test_blank_and_one_row_images_are_safe():
     assert out[1, 14] @ np.arange(28) / out[1, 14].sum() == pytest.approx(13.5, abs=0.01)
 
 
-def test_mnist_digits_lose_their_slant():
-    x, _ = read_mnist("t10k", 500)
+def test_mnist_digits_lose_their_slant(mnist):
+    x, _ = mnist_inputs(mnist, "test", 500)
     images = x.reshape(-1, 28, 28)
     out = deskew(images)
     assert np.mean(np.abs(slant(images))) > 0.15
@@ -79,8 +79,8 @@ def test_mnist_digits_lose_their_slant():
     np.testing.assert_allclose(deskew(as_bytes), deskew(as_bytes.astype(np.float32)))
 
 
-def test_the_layer_keeps_either_input_layout_and_refuses_other_shapes():
-    x, _ = read_mnist("t10k", 8)
+def test_the_layer_keeps_either_input_layout_and_refuses_other_shapes(mnist):
+    x, _ = mnist_inputs(mnist, "test", 8)
     layer = Deskew()
     flat = layer.forward(x)
     image = layer.forward(x.reshape(-1, 1, 28, 28), training=True)
@@ -93,24 +93,24 @@ def test_the_layer_keeps_either_input_layout_and_refuses_other_shapes():
         layer.backward(np.ones_like(flat))
 
 
-def test_a_deskewing_network_saves_loads_and_reads_its_layout(tmp_path):
+def test_a_deskewing_network_saves_loads_and_reads_its_layout(mnist, tmp_path):
     config = ModelConfig(hidden=(16,), deskew=True)
     model = build_model(config, np.random.default_rng(0))
     assert model.spec()["layers"][0] == {"type": "Deskew"}
     assert model.fixed_prefix == 1 and layout_of(model) == "flat"
     cnn = ModelConfig(kind="cnn", conv_channels=(4,), hidden=(8,), deskew=True)
     assert layout_of(build_model(cnn, np.random.default_rng(0))) == "image"
-    x, _ = read_mnist("t10k", 50)
+    x, _ = mnist_inputs(mnist, "test", 50)
     save_model(tmp_path / "m.npz", model)
     loaded = load_model(tmp_path / "m.npz")
     np.testing.assert_array_equal(loaded.model.predict_proba(x), model.predict_proba(x))
 
 
-def test_the_trainer_deskews_once_and_trains_as_on_deskewed_images():
+def test_the_trainer_deskews_once_and_trains_as_on_deskewed_images(mnist):
     """The trainer runs the Deskew layer once over its inputs and starts every step at the
     next layer: the weights equal those of the same network without Deskew trained on
     images deskewed beforehand, bit for bit, with and without augmentation."""
-    x, labels = read_mnist("train", 600)
+    x, labels = mnist_inputs(mnist, "train", 600)
     config = TrainConfig(batch_size=50, epochs=2, validation=0, log_every=1000)
     shift_right = lambda batch: np.roll(batch, 1, axis=1)  # noqa: E731 (a stand-in augmentation)
     for augment in (None, shift_right):
@@ -136,8 +136,8 @@ def test_fixed_layers_must_come_first_and_start_cannot_skip_learning_layers():
         model.forward(np.zeros((1, 784), np.float32), start=2)
 
 
-def test_predictions_show_the_image_as_the_network_saw_it():
-    x, _ = read_mnist("t10k", 1)
+def test_predictions_show_the_image_as_the_network_saw_it(mnist):
+    x, _ = mnist_inputs(mnist, "test", 1)
     model = build_model(ModelConfig(hidden=(8,), deskew=True), np.random.default_rng(0))
     image = x.reshape(28, 28)
     prediction = predict_image28(model, image)

@@ -9,10 +9,14 @@ from nn_helpers import numeric_grad, rel_error
 from digitnet.errors import ConfigError
 from digitnet.nn import (
     LAYER_TYPES,
+    BatchNorm,
+    Conv2D,
     Dense,
     Dropout,
+    Flatten,
     Layer,
     LeakyReLU,
+    MaxPool2D,
     ReLU,
     Sigmoid,
     Softmax,
@@ -221,3 +225,54 @@ def test_dense_weights_follow_the_dtype():
     layer = Dense(3, 2, rng=rng, dtype=np.float64)
     assert {p.dtype for p in layer.params.values()} == {np.dtype(np.float64)}
     assert layer.params["W"].shape == (3, 2) and layer.params["b"].shape == (2,)
+
+
+def test_need_input_grad_false_skips_dx_but_not_the_param_grads():
+    rng = np.random.default_rng(10)
+    for layer, x in [
+        (Dense(4, 3, rng=rng, dtype=np.float64), rng.standard_normal((5, 4))),
+        (Conv2D(2, 3, 3, padding=1, rng=rng, dtype=np.float64), rng.standard_normal((2, 2, 5, 5))),
+        (BatchNorm(2, dtype=np.float64), rng.standard_normal((4, 2, 3, 3))),
+    ]:
+        up = rng.standard_normal(layer.forward(x, training=True).shape)
+        assert layer.backward(up) is not None
+        expected = {name: grad.copy() for name, grad in layer.grads.items()}
+        assert layer.backward(up, need_input_grad=False) is None
+        for name, grad in layer.grads.items():
+            np.testing.assert_array_equal(grad, expected[name])
+
+
+def test_new_layers_round_trip_through_their_specs_and_refuse_bad_fields():
+    rng = np.random.default_rng(0)
+    for layer in [
+        Conv2D(2, 3, (3, 5), stride=(2, 1), padding=1, init="xavier_uniform", rng=rng),
+        MaxPool2D(3, 2),
+        Flatten(),
+        BatchNorm(4, momentum=0.5, eps=1e-3),
+    ]:
+        rebuilt = layer_from_spec(layer.spec(), rng=rng)
+        assert rebuilt.spec() == layer.spec() and type(rebuilt) is type(layer)
+    for spec in [
+        {"type": "Conv2D", "in_channels": 1, "out_channels": 2, "kernel_size": 0},
+        {"type": "Conv2D", "in_channels": 1, "out_channels": 2, "kernel_size": 3, "padding": -1},
+        {"type": "MaxPool2D", "pool_size": (2, 2, 2)},
+        {"type": "BatchNorm", "n_features": 3, "momentum": 1.0},
+    ]:
+        with pytest.raises(ConfigError):
+            layer_from_spec(spec, rng=rng)
+
+
+def test_layers_keep_float32_and_refuse_wrong_shapes():
+    rng = np.random.default_rng(0)
+    x = rng.random((2, 3, 8, 8), dtype=np.float32)
+    original = x.copy()
+    for layer in [Conv2D(3, 4, 3, rng=rng), MaxPool2D(2), BatchNorm(3), Flatten()]:
+        out = layer.forward(x, training=True)
+        assert out.dtype == layer.backward(np.ones_like(out)).dtype == np.float32, layer
+        np.testing.assert_array_equal(x, original)
+    with pytest.raises(ValueError, match="Conv2D expects"):
+        Conv2D(2, 4, 3, rng=rng).forward(x)
+    with pytest.raises(ValueError, match="larger than"):
+        Conv2D(3, 4, 9, rng=rng).forward(x)
+    with pytest.raises(ValueError, match="BatchNorm expects"):
+        BatchNorm(4).forward(x)

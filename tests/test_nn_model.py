@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from nn_helpers import numeric_grad, one_hot, read_mnist, rel_error, train_minibatches
+from nn_helpers import mnist_inputs, numeric_grad, one_hot, rel_error, train_minibatches
 
 from digitnet.errors import ConfigError, ModelFileError
 from digitnet.nn import (
     Adam,
     Dense,
     Dropout,
+    Flatten,
     ReLU,
     Sequential,
     SoftmaxCrossEntropy,
@@ -229,9 +230,9 @@ def test_build_mlp_refuses_bad_settings(kwargs):
         build_mlp(kwargs.pop("sizes"), rng=np.random.default_rng(0), **kwargs)
 
 
-def test_mlp_learns_real_mnist_digits_in_seconds():
-    x_train, labels_train = read_mnist("train", 3000)
-    x_test, labels_test = read_mnist("t10k", 1000)
+def test_mlp_learns_real_mnist_digits_in_seconds(mnist):
+    x_train, labels_train = mnist_inputs(mnist, "train", 3000)
+    x_test, labels_test = mnist_inputs(mnist, "test", 1000)
     model = build_mlp((784, 64, 10), rng=np.random.default_rng(0))
     train_minibatches(model, x_train, labels_train, epochs=8, batch_size=100, learning_rate=3e-3)
     accuracy = (model.predict(x_test) == labels_test).mean()
@@ -318,3 +319,17 @@ def test_dense_names_the_input_shape_it_takes():
         ValueError, match=r"Dense\(784→16\) takes \(batch, 784\) inputs, got \(3, 28, 28\)"
     ):
         model.predict(np.zeros((3, 28, 28), np.float32))
+
+
+def test_sequential_backward_without_input_grad_stops_at_the_first_parametric_layer():
+    rng = np.random.default_rng(11)
+    model = Sequential([Flatten(), Dense(8, 3, rng=rng, dtype=np.float64)], SoftmaxCrossEntropy())
+    x, y = rng.standard_normal((4, 2, 2, 2)), one_hot(rng.integers(0, 3, 4), 3)
+    grad_out = model.loss.gradient(model.forward(x, training=True), y)
+    assert model.backward(grad_out).shape == x.shape
+    expected = model.layers[1].grads["W"].copy()
+    assert model.backward(grad_out, need_input_grad=False) is None
+    np.testing.assert_array_equal(model.layers[1].grads["W"], expected)
+    relu_only = Sequential([ReLU()], SoftmaxCrossEntropy())
+    relu_only.forward(x[:, :, 0, 0], training=True)
+    assert relu_only.backward(np.ones((4, 2)), need_input_grad=False) is None

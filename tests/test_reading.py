@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from number_photos import mnist_test, number_photo, photograph, strip
+from number_photos import number_photo, photograph, strip
 from PIL import Image
 
 import digitnet
@@ -21,8 +21,8 @@ def net():
 
 
 @pytest.fixture(scope="module")
-def test_digits():
-    return mnist_test()
+def test_digits(mnist):
+    return mnist.test_images, mnist.test_labels
 
 
 def save_grey(grey: np.ndarray, path) -> str:

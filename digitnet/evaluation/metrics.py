@@ -10,7 +10,11 @@ N_CLASSES = 10
 def confusion_matrix(
     labels: np.ndarray, predicted: np.ndarray, n_classes: int = N_CLASSES
 ) -> np.ndarray:
-    """(n_classes, n_classes) counts; row = true class, column = predicted class."""
+    """(n_classes, n_classes) counts; row = true class, column = predicted class. ValueError
+    for a label or prediction outside 0..n_classes-1 (it would be counted in another cell)."""
+    for name, values in (("labels", labels), ("predictions", predicted)):
+        if len(values) and not (values.min() >= 0 and values.max() < n_classes):
+            raise ValueError(f"{name} must be classes 0 to {n_classes - 1}")
     flat = labels.astype(np.int64) * n_classes + predicted.astype(np.int64)
     return np.bincount(flat, minlength=n_classes * n_classes).reshape(n_classes, n_classes)
 

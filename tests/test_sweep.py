@@ -143,6 +143,19 @@ def test_two_workers_share_one_study_and_run_each_trial_once(tmp_path):
     assert all(t.state.name in ("COMPLETE", "PRUNED") for t in trials)
 
 
+def test_workers_option_runs_processes_on_the_same_study(tmp_path):
+    out = tmp_path / "study"
+    result = run_cli(
+        "sweep", *SMALL, *SPACE, "--trials", "4", "--workers", "2", "--out", str(out), "--json"
+    )
+    assert result.returncode == 0, result.stderr
+    trials = study_trials(out)
+    assert 4 <= len(finished(trials)) <= 5 and len({t.number for t in trials}) == len(trials)
+    assert json.loads(result.stdout)["finished_trials"] == len(finished(trials))
+    seen = {tuple(sorted(t.params.items())) for t in trials}
+    assert len(seen) > 1  # the workers' samplers are seeded apart
+
+
 def test_refusals_are_one_line_and_leave_the_study_as_it_was(tmp_path):
     out = tmp_path / "study"
     assert run_cli("sweep", *SMALL, *SPACE, "--trials", "1", "--out", str(out)).returncode == 0

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import signal
+import subprocess
 import sys
 from pathlib import Path
 
@@ -61,6 +63,12 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         metavar="NAME",
         help="the study's name (default sweep): several studies may share a storage",
     )
+    parser.add_argument(
+        "--workers",
+        type=positive_int,
+        default=1,
+        help="worker processes on this machine, each running trials of the same study (default 1)",
+    )
     add_data_options(parser)
     parser.add_argument("--json", action="store_true", help="print the result as one JSON object")
     parser.add_argument("--quiet", action="store_true", help="no line per trial on stderr")
@@ -75,6 +83,7 @@ def run(args: argparse.Namespace) -> int:
         best_file,
         best_settings,
         finished_trials,
+        open_study,
         run_sweep,
     )
 
@@ -88,19 +97,26 @@ def run(args: argparse.Namespace) -> int:
         study_name=args.study, timeout=args.timeout,
     )  # fmt: skip
     dataset = dataset_from_args(args)
+    open_study(sweep)  # created (and checked) once, before any worker starts
     stop = StopFlag()
     stop.install()
+    workers = [_start_worker(args, index) for index in range(1, args.workers)]
     try:
         study = run_sweep(
             sweep, dataset, should_stop=stop, on_trial=None if args.quiet else _print_trial
         )
     except SweepInterrupted as error:
+        for worker in workers:  # a SIGTERM to this process alone stops them too
+            worker.send_signal(stop.signal)
+        _wait_for(workers)
         print(
             f"digitnet: {error}; the finished trials are kept: run the same command to "
             "continue the study",
             file=sys.stderr,
         )
         return 128 + stop.signal
+    if _wait_for(workers):
+        raise ConfigError("a worker process of the sweep failed (its error is above)")
     finished = finished_trials(study)
     best = best_settings(study, dimensions)
     result = {
@@ -113,6 +129,30 @@ def run(args: argparse.Namespace) -> int:
     }
     _print_result(result, args.json)
     return 0
+
+
+def _start_worker(args: argparse.Namespace, index: int) -> subprocess.Popen:
+    """Another process running the same sweep, its sampler seeded apart (seed + index)."""
+    command = [sys.executable, "-m", "digitnet", "sweep", "--preset", args.preset]
+    for text in args.space:
+        command += ["--space", text]
+    options = {
+        "--trials": args.trials, "--epochs": args.epochs, "--train-limit": args.train_limit,
+        "--seed": args.seed + index, "--timeout": args.timeout, "--out": args.out,
+        "--storage": args.storage, "--study": args.study, "--data-dir": args.data_dir,
+        "--train-csv": args.train_csv, "--test-csv": args.test_csv,
+    }  # fmt: skip
+    for flag, value in options.items():
+        if value is not None:
+            command += [flag, str(value)]
+    if args.quiet:
+        command.append("--quiet")
+    return subprocess.Popen(command, stdout=subprocess.DEVNULL)
+
+
+def _wait_for(workers: list[subprocess.Popen]) -> bool:
+    """Wait for the worker processes; whether any failed."""
+    return any(worker.wait() not in (0, 128 + signal.SIGINT) for worker in workers)
 
 
 def _print_trial(trial) -> None:

@@ -21,6 +21,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from machine import machine_info  # noqa: E402
 
 from digitnet.data.datasets import Dataset, load_mnist  # noqa: E402
+from digitnet.sweep.space import format_setting  # noqa: E402
 from digitnet.training.presets import get_preset  # noqa: E402
 from digitnet.training.run import train_run  # noqa: E402
 
@@ -91,18 +92,10 @@ def markdown(report: dict) -> str:
         f"| {100 * report['preset_defaults_val_accuracy']:.2f}% |",
     ]
     for row in report["best"]:
-        settings = ", ".join(f"{k} {_shown(v)}" for k, v in row["settings"].items())
+        settings = ", ".join(f"{k} {format_setting(v)}" for k, v in row["settings"].items())
         lines.append(f"| trial {row['trial']}: {settings} | {100 * row['val_accuracy']:.2f}% |")
     lines += ["", f"The best trial's test accuracy: {100 * report['best_test_accuracy']:.2f}%."]
     return "\n".join(lines) + "\n"
-
-
-def _shown(value: object) -> str:
-    if isinstance(value, float):
-        return f"{value:.3g}"
-    if isinstance(value, list):
-        return ",".join(map(str, value))
-    return str(value)
 
 
 if __name__ == "__main__":

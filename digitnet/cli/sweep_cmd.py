@@ -12,6 +12,7 @@ from pathlib import Path
 from digitnet.cli.options import add_data_options, dataset_from_args, positive_int
 from digitnet.cli.run_control import StopFlag
 from digitnet.errors import ConfigError
+from digitnet.sweep.space import format_setting
 from digitnet.training.presets import DEFAULT_PRESET, PRESETS
 
 
@@ -180,15 +181,7 @@ def _print_result(result: dict, as_json: bool) -> None:
         return
     print("best trials (validation accuracy):")
     for row in result["best"]:
-        settings = ", ".join(f"{k}={_shown(v)}" for k, v in row["settings"].items())
+        settings = ", ".join(f"{k}={format_setting(v)}" for k, v in row["settings"].items())
         print(f"  trial {row['trial']:>3}  {100 * row['val_accuracy']:.2f}%  {settings}")
     if result["model"]:
         print(f"best model: {result['model']} (digitnet evaluate {result['model']})")
-
-
-def _shown(value: object) -> str:
-    if isinstance(value, float):
-        return f"{value:.4g}"
-    if isinstance(value, tuple):
-        return ",".join(map(str, value))
-    return str(value)

@@ -101,7 +101,17 @@ _KIND_WORDS = {
 
 
 def _shown(value: object) -> str:
+    """A choice as written in --space (sizes as 256,128): how the study stores it."""
     return ",".join(map(str, value)) if isinstance(value, tuple) else str(value)
+
+
+def format_setting(value: object) -> str:
+    """A setting's value for a person: numbers to 4 digits, sizes as 256,128."""
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    if isinstance(value, (tuple, list)):
+        return ",".join(map(str, value))
+    return str(value)
 
 
 def sample(trial, dimensions: list[Dimension]) -> dict:

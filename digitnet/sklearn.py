@@ -116,14 +116,12 @@ class DigitnetClassifier(ClassifierMixin, BaseEstimator):
             weight_decay=self.weight_decay,
         )
         changes = {k: v for k, v in changes.items() if v is not None}
-        if self.epochs is not None:
-            changes["iterations"] = None  # an epoch budget replaces a preset's step budget
         patience = self.n_iter_no_change if self.early_stopping else None
         validation = self.validation_fraction if self.early_stopping else 0
         train = dataclasses.replace(
             train, **changes, patience=patience, validation=validation, augment="none"
         )
-        return model, train
+        return model, train if self.epochs is None else train.with_epochs(self.epochs)
 
     def fit(self, X: object, y: object) -> DigitnetClassifier:
         """Train a new network on X (n, features) or images (n, 28, 28) and labels y (n,)."""

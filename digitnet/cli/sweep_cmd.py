@@ -98,14 +98,13 @@ def run(args: argparse.Namespace) -> int:
         study_name=args.study, timeout=args.timeout,
     )  # fmt: skip
     dataset = dataset_from_args(args)
-    open_study(sweep)  # created (and checked) once, before any worker starts
+    study = open_study(sweep)  # created (and checked) once, before any worker starts
     stop = StopFlag()
     stop.install()
     workers = [_start_worker(args, index) for index in range(1, args.workers)]
     try:
-        study = run_sweep(
-            sweep, dataset, should_stop=stop, on_trial=None if args.quiet else _print_trial
-        )
+        on_trial = None if args.quiet else _print_trial
+        study = run_sweep(sweep, dataset, should_stop=stop, on_trial=on_trial, study=study)
     except SweepInterrupted as error:
         for worker in workers:  # a SIGTERM to this process alone stops them too
             worker.send_signal(stop.signal)

@@ -149,6 +149,7 @@ def apply(
     """The preset's configs with a trial's settings in place (ConfigError if they clash)."""
     model_changes = {k: v for k, v in settings.items() if k in MODEL_FIELDS}
     train_changes = {k: v for k, v in settings.items() if k in TRAIN_FIELDS}
+    train = dataclasses.replace(train, **train_changes)
     if "epochs" in train_changes:
-        train_changes["iterations"] = None  # an epoch budget replaces a preset's step budget
-    return dataclasses.replace(model, **model_changes), dataclasses.replace(train, **train_changes)
+        train = train.with_epochs(train.epochs)
+    return dataclasses.replace(model, **model_changes), train

@@ -164,12 +164,13 @@ def run_sweep(
     *,
     should_stop: Callable[[], bool] | None = None,
     on_trial: Callable[[object], None] | None = None,
+    study=None,
 ):
     """Run trials until the study holds sweep.trials finished ones (or the timeout); return
-    the study. Each trial that beats the study's best so far writes its model to
-    out/best.npz. SweepInterrupted when should_stop() stops a trial."""
+    the study (open_study(sweep) unless given). Each trial that beats the study's best so far
+    writes its model to out/best.npz. SweepInterrupted when should_stop() stops a trial."""
     optuna = require_optuna()
-    study = open_study(sweep)
+    study = study or open_study(sweep)
     recipe = get_preset(sweep.preset)
     train_only = Dataset(dataset.source, dataset.train_images, dataset.train_labels)
     dimensions = list(sweep.dimensions)
@@ -211,9 +212,9 @@ def _states(optuna) -> tuple:
 def _for_the_sweep(train_config, sweep: Sweep):
     """Every trial holds out validation images (the preset's, or 1/12 if it has none) and
     takes the sweep's --epochs and --train-limit."""
-    changes: dict = {"validation": train_config.validation or VALIDATION_FRACTION}
     if sweep.epochs is not None:
-        changes.update(epochs=sweep.epochs, iterations=None)
+        train_config = train_config.with_epochs(sweep.epochs)
+    changes: dict = {"validation": train_config.validation or VALIDATION_FRACTION}
     if sweep.train_limit is not None:
         changes["train_limit"] = sweep.train_limit
     return dataclasses.replace(train_config, **changes)

@@ -215,6 +215,10 @@ class TrainConfig:
             if not ok:
                 raise ConfigError(message)
 
+    def with_epochs(self, epochs: int) -> TrainConfig:
+        """These settings with a budget of `epochs`: it replaces a step budget (iterations)."""
+        return dataclasses.replace(self, epochs=epochs, iterations=None)
+
     def held_out(self, n_images: int) -> int:
         """How many of n_images training images validation holds out: a fraction of them
         (rounded) when validation is below 1, else that many."""

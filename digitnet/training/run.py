@@ -25,7 +25,7 @@ from digitnet.training.pipeline import (
     prepare_data,
     random_streams,
 )
-from digitnet.training.trainer import TrainEvent, TrainResult
+from digitnet.training.trainer import TrainEvent, TrainResult, step_budget
 
 
 @dataclass(frozen=True)
@@ -127,9 +127,7 @@ def train_run(
 
 def plan_of(preset: str | None, train_config: TrainConfig, data: PreparedData) -> RunPlan:
     """Steps per epoch and in all for these arrays and settings, as the Trainer counts them."""
-    n = len(data.x_train)
-    steps_per_epoch = -(-n // (train_config.batch_size or n))
-    total = train_config.iterations or train_config.epochs * steps_per_epoch
+    _, steps_per_epoch, total = step_budget(train_config, len(data.x_train))
     return RunPlan(preset, train_config, data, steps_per_epoch, total)
 
 

@@ -76,6 +76,14 @@ class TrainResult:
     message: str = ""
 
 
+def step_budget(config: TrainConfig, n: int) -> tuple[int, int, int]:
+    """(batch size, steps per epoch, steps in all) for n training images: batch_size 0 is
+    the whole set, and an iteration budget replaces the epochs'."""
+    batch_size = n if config.batch_size == 0 else min(config.batch_size, n)
+    steps_per_epoch = math.ceil(n / batch_size)
+    return batch_size, steps_per_epoch, config.iterations or config.epochs * steps_per_epoch
+
+
 @dataclass
 class Trainer:
     """Trains `model` on (x, labels) with the settings of `config`.
@@ -101,9 +109,7 @@ class Trainer:
 
     def __post_init__(self) -> None:
         n = len(self.x)
-        self.batch_size = n if self.config.batch_size == 0 else min(self.config.batch_size, n)
-        self.steps_per_epoch = math.ceil(n / self.batch_size)
-        self.total_steps = self.config.iterations or self.config.epochs * self.steps_per_epoch
+        self.batch_size, self.steps_per_epoch, self.total_steps = step_budget(self.config, n)
         self.schedule = make_schedule(
             self.config.schedule,
             self.config.learning_rate,

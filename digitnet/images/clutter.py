@@ -5,6 +5,7 @@ A stroke meets the edge over its width at a few places; clutter lies along the e
 long stretch. A part that covers a long stretch of the edge is dropped, but only while some
 part away from the edge remains: a tightly cropped digit (every part at the edge) stays whole,
 unless a part runs round the whole picture (a table round a sheet that holds a small digit).
+For one digit, main_digit also drops marks lying apart from its strokes or fainter than them.
 """
 
 from __future__ import annotations

@@ -54,18 +54,23 @@ def shaded_background(
 
 
 def wide_parts(mask: np.ndarray) -> np.ndarray:
-    """(H, W) bool: where mask holds a whole window a sixth of the picture's shorter side wide,
-    grown back to those windows (an opening): a thumb, a table or a shadow, never a stroke of a
-    digit that leaves paper beside it."""
-    side = 2 * (min(mask.shape) // 12) + 1
-    inner = running_max(-running_max(-mask.astype(np.float64), side), side) > 0
-    return running_max(inner.astype(np.float64), side) > 0
+    """(H, W) bool: mask's wide solid areas (see wide_share) grown by one more window, so their
+    rims come too: a thumb, a table or a shadow, never a stroke of a digit that leaves paper
+    beside it."""
+    wide, side = _opened(mask)
+    return running_max(wide.astype(np.float64), side) > 0
 
 
 def wide_share(mask: np.ndarray) -> float:
     """The share of the picture where mask holds a whole window a sixth of its side wide."""
+    return float(_opened(mask)[0].mean())
+
+
+def _opened(mask: np.ndarray) -> tuple[np.ndarray, int]:
+    """(H, W) bool: the windows a sixth of the shorter side wide that mask fills whole (an
+    opening: a running minimum, then maximum), and that window's side."""
     side = 2 * (min(mask.shape) // 12) + 1
-    return float((running_max(-running_max(-mask.astype(np.float64), side), side) > 0).mean())
+    return running_max(-running_max(-mask.astype(np.float64), side), side) > 0, side
 
 
 def _edge_pixels(mask: np.ndarray) -> int:

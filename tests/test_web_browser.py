@@ -197,6 +197,12 @@ def draw(page: Page, strokes: list[Stroke], box: tuple[float, float, float]) -> 
         for point in stroke[1:]:
             page.mouse.move(*at(point), steps=3)
         page.mouse.up()
+    answered(page)
+
+
+def answered(page: Page) -> None:
+    """Wait for the answer to the whole drawing: answers to parts of it may come first."""
+    expect(page.locator(".card.result")).to_have_attribute("aria-busy", "false", timeout=5000)
 
 
 def pad_pixels(page: Page) -> str:

@@ -10,6 +10,7 @@ const THROTTLE_MS = 150;        // at most one prediction per 150 ms while drawi
 const pad = document.getElementById("pad");
 const padContext = pad.getContext("2d");
 const hint = document.getElementById("pad-hint");
+const resultCard = document.querySelector(".card.result");
 const digitOutput = document.getElementById("digit");
 const confidence = document.getElementById("confidence");
 const digitStrip = document.getElementById("digits");
@@ -34,6 +35,7 @@ let uploadCount = 0;            // answers to older uploads are dropped
 let inFlight = false;           // one drawing request at a time...
 let again = false;              // ...and one more when the drawing changed meanwhile
 let timer = null;
+let uploadsInFlight = 0;
 let shownDigits = [];           // the digits of the answer shown, and which one is chosen
 let chosen = 0;
 
@@ -154,8 +156,16 @@ document.addEventListener("keydown", (event) => {
 
 // ---- asking the server ---------------------------------------------------------------------
 
+// aria-busy says an answer is still coming, for screen readers (and for the browser tests,
+// which wait for the last answer instead of a fixed time)
+function markBusy() {
+  const busy = timer !== null || inFlight || again || uploadsInFlight > 0;
+  resultCard.setAttribute("aria-busy", String(busy));
+}
+
 function predictSoon() {
   if (timer === null) timer = setTimeout(() => { timer = null; predict(); }, THROTTLE_MS);
+  markBusy();
 }
 
 function predictNow() {
@@ -177,17 +187,19 @@ function inkRows() {
 }
 
 async function predict() {
-  if (uploadedImage) return;
-  if (strokes.length === 0) {
-    showEmpty();
+  if (uploadedImage || strokes.length === 0) {
+    if (!uploadedImage) showEmpty();
+    markBusy();
     return;
   }
   if (inFlight) {
     again = true;
+    markBusy();
     return;
   }
   inFlight = true;
   again = false;
+  markBusy();
   try {
     const response = await fetch("/api/read", {
       method: "POST",
@@ -201,6 +213,7 @@ async function predict() {
   } finally {
     inFlight = false;
     if (again) predict();
+    else markBusy();
   }
 }
 
@@ -219,12 +232,17 @@ uploadInput.addEventListener("change", async () => {
   statusLine.textContent = `reading ${file.name}\u2026`;
   const form = new FormData();
   form.append("file", file);
+  uploadsInFlight++;
+  markBusy();
   try {
     const response = await fetch("/api/read", { method: "POST", body: form });
     const answer = await response.json();
     if (mine === uploadCount && strokes.length === 0) show(response, answer, file.name);
   } catch (error) {
     showError("cannot reach the server: is `digitnet serve` still running?");
+  } finally {
+    uploadsInFlight--;
+    markBusy();
   }
 });
 

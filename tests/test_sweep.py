@@ -180,3 +180,48 @@ def test_without_optuna_one_line_says_what_to_install():
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert_one_line_error(result, "pip install digitnet[sweep]")
+
+
+def test_kept_trial_models_become_an_ensemble_of_the_best(tmp_path):
+    out = tmp_path / "study"
+    sweep = run_cli("sweep", *SMALL, *SPACE, "--trials", "3", "--out", str(out), "--keep-models")
+    assert sweep.returncode == 0, sweep.stderr
+    complete = [t for t in study_trials(out) if t.state.name == "COMPLETE"]
+    assert complete
+    for trial in complete:
+        path = Path(trial.user_attrs["model"])
+        assert path == (out / "trials" / f"sweep-{trial.number}.npz").resolve() and path.is_file()
+    assert sorted(p.name for p in (out / "trials").iterdir()) == sorted(
+        f"sweep-{t.number}.npz" for t in complete
+    )  # nothing else, no temporary files
+    if len(complete) < 2:
+        pytest.skip("the pruner left fewer than two complete trials")
+    best_two = sorted(complete, key=lambda t: -t.value)[:2]
+    ens = tmp_path / "ens.npz"
+    result = run_cli(
+        "ensemble", "--from-study", str(out), "--top", "2", "--out", str(ens), "--json",
+        "--limit", "500",
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    members = [m["file"] for m in json.loads(result.stdout)["members"]]
+    assert members == [f"sweep-{t.number}.npz" for t in best_two]
+    assert json.loads(run_cli("evaluate", str(ens), "--json", "--limit", "500").stdout)[
+        "accuracy"
+    ] == pytest.approx(json.loads(result.stdout)["test_accuracy"])
+
+    too_many = run_cli("ensemble", "--from-study", str(out), "--top", "9", "--out", str(ens))
+    assert_one_line_error(too_many, "fewer than --top 9", "--keep-models")
+    other = run_cli("ensemble", "--from-study", str(out), "--study", "x", "--out", str(ens))
+    assert_one_line_error(other, "no study named 'x'")
+    nowhere = run_cli("ensemble", "--from-study", str(tmp_path / "no"), "--out", str(ens))
+    assert_one_line_error(nowhere, "no study here")
+
+
+def test_ensemble_from_a_study_without_optuna_says_what_to_install(tmp_path):
+    code = (
+        "import sys; sys.modules['optuna'] = None\n"
+        "from digitnet.cli.main import main\n"
+        f"sys.exit(main(['ensemble', '--from-study', {str(tmp_path)!r}, '--out', 'e.npz']))"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert_one_line_error(result, "pip install digitnet[sweep]")

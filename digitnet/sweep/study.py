@@ -27,6 +27,8 @@ from digitnet.training.trainer import TrainEvent
 STUDY_FILE = "study.journal"
 DEFAULT_STUDY = "sweep"  # one --out holds one study unless --study names others
 FINISHED = ("COMPLETE", "PRUNED")
+TRIALS_FOLDER = "trials"  # --keep-models writes every complete trial's model here
+MODEL_ATTR = "model"  # the trial's user attribute naming its kept model file
 
 
 class SweepInterrupted(DigitnetError):
@@ -57,6 +59,7 @@ class Sweep:
     storage: str | None = None
     study_name: str | None = None
     timeout: float | None = None
+    keep_models: bool = False
 
     @property
     def name(self) -> str:
@@ -67,6 +70,10 @@ class Sweep:
         """out/best.npz, or out/<study>.best.npz for a study named with --study."""
         name = "best.npz" if self.name == DEFAULT_STUDY else f"{self.name}.best.npz"
         return self.out / name
+
+    def trial_path(self, number: int) -> Path:
+        """out/trials/<study>-<number>.npz: a finished trial's model under --keep-models."""
+        return self.out / TRIALS_FOLDER / f"{self.name}-{number}.npz"
 
     @property
     def space(self) -> dict[str, str]:
@@ -192,8 +199,13 @@ def run_sweep(
         if outcome.result.stop_reason == "interrupted":
             raise SweepInterrupted(f"interrupted during trial {trial.number}")
         value = outcome.results.get("val_accuracy", math.nan)
+        meta = {**outcome.meta, "sweep": {"study": sweep.name, "trial": trial.number}}
+        if sweep.keep_models and math.isfinite(value):
+            path = sweep.trial_path(trial.number)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            saved = save_model(path, outcome.model, meta).resolve()  # any folder can find it
+            trial.set_user_attr(MODEL_ATTR, str(saved))
         if math.isfinite(value) and value > _best_value(study):
-            meta = {**outcome.meta, "sweep": {"study": sweep.name, "trial": trial.number}}
             save_model(sweep.best_path, outcome.model, meta)
         return value
 
@@ -238,3 +250,42 @@ def best_settings(study, dimensions: list[Dimension], top: int = 5) -> list[dict
 def best_file(sweep: Sweep) -> Path | None:
     """The best trial's model file, if a trial has written one."""
     return sweep.best_path if os.path.isfile(sweep.best_path) else None
+
+
+def load_existing_study(where: str, name: str | None = None):
+    """The study `name` (default sweep) in a sweep's --out folder, a journal file or a
+    database URL; ConfigError when optuna is missing, or the storage or study is not there."""
+    optuna = require_optuna()
+    name = name or DEFAULT_STUDY
+    if "://" not in where:
+        path = Path(where) / STUDY_FILE if os.path.isdir(where) else Path(where)
+        if not path.is_file():
+            raise ConfigError(
+                f"{where}: no study here (digitnet sweep --out DIR keeps it in DIR/{STUDY_FILE})"
+            )
+        where = str(path)
+    sweep = Sweep("", (), 0, Path("."), storage=where, study_name=name)
+    storage = _storage(optuna, sweep)
+    try:
+        return optuna.load_study(study_name=name, storage=storage)
+    except KeyError:
+        raise ConfigError(f"{where}: no study named {name!r} (give --study NAME)") from None
+    except Exception as error:
+        raise ConfigError(f"{where}: cannot open the study ({_first_line(error)})") from None
+
+
+def kept_models(study, top: int) -> list[tuple[int, float, Path]]:
+    """(trial number, validation accuracy, model file) of the `top` best complete trials whose
+    model was kept (digitnet sweep --keep-models), best first; ConfigError if fewer exist."""
+    complete = [t for t in study.get_trials(deepcopy=False) if t.state.name == "COMPLETE"]
+    kept = [
+        (t.number, t.value, Path(t.user_attrs[MODEL_ATTR]))
+        for t in sorted(complete, key=lambda t: -t.value)
+        if MODEL_ATTR in t.user_attrs and os.path.isfile(t.user_attrs[MODEL_ATTR])
+    ]
+    if len(kept) < top:
+        raise ConfigError(
+            f"the study {study.study_name!r} has {len(kept)} kept model(s), fewer than --top "
+            f"{top}: run digitnet sweep with --keep-models for more trials"
+        )
+    return kept[:top]

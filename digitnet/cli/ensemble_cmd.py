@@ -93,7 +93,7 @@ def run(args: argparse.Namespace) -> int:
 
 def _study_members(where: str, name: str | None, top: int) -> list[str]:
     """The kept model files of the study's `top` best trials, best first (progress on stderr)."""
-    from digitnet.sweep.study import kept_models, load_existing_study
+    from digitnet.sweep.results import kept_models, load_existing_study
 
     chosen = kept_models(load_existing_study(where, name), top)
     for number, value, path in chosen:

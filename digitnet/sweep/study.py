@@ -84,7 +84,7 @@ def open_study(sweep: Sweep):
     """The sweep's Optuna study, created or continued; ConfigError for storage that cannot be
     opened, or for a study made for another preset or space."""
     optuna = require_optuna()
-    storage = _storage(optuna, sweep)
+    storage = storage_of(optuna, sweep)
     sampler = optuna.samplers.TPESampler(seed=sweep.seed)
     pruner = optuna.pruners.MedianPruner(n_startup_trials=3, n_warmup_steps=1)
     try:  # loading first: create_study(load_if_exists=True) writes to the journal even then
@@ -102,13 +102,13 @@ def open_study(sweep: Sweep):
             )
     except Exception as error:  # the storage's own errors: a refused connection, a bad URL
         raise ConfigError(
-            f"--storage {sweep.storage}: cannot open the study ({_first_line(error)})"
+            f"--storage {sweep.storage}: cannot open the study ({first_line(error)})"
         ) from None
     _check_same_search(study, sweep)
     return study
 
 
-def _storage(optuna, sweep: Sweep):
+def storage_of(optuna, sweep: Sweep):
     if sweep.storage and "://" in sweep.storage:
         try:
             return optuna.storages.RDBStorage(sweep.storage)
@@ -119,7 +119,7 @@ def _storage(optuna, sweep: Sweep):
             ) from None
         except Exception as error:
             raise ConfigError(
-                f"--storage {sweep.storage}: cannot connect ({_first_line(error)})"
+                f"--storage {sweep.storage}: cannot connect ({first_line(error)})"
             ) from None
     from optuna.storages.journal import JournalFileBackend, JournalStorage
 
@@ -131,7 +131,7 @@ def _storage(optuna, sweep: Sweep):
         raise ConfigError(f"cannot write the study at {path} ({error.strerror})") from None
 
 
-def _first_line(error: Exception) -> str:
+def first_line(error: Exception) -> str:
     """A storage error's first line (SQLAlchemy adds a line pointing to its docs)."""
     return str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
 
@@ -250,42 +250,3 @@ def best_settings(study, dimensions: list[Dimension], top: int = 5) -> list[dict
 def best_file(sweep: Sweep) -> Path | None:
     """The best trial's model file, if a trial has written one."""
     return sweep.best_path if os.path.isfile(sweep.best_path) else None
-
-
-def load_existing_study(where: str, name: str | None = None):
-    """The study `name` (default sweep) in a sweep's --out folder, a journal file or a
-    database URL; ConfigError when optuna is missing, or the storage or study is not there."""
-    optuna = require_optuna()
-    name = name or DEFAULT_STUDY
-    if "://" not in where:
-        path = Path(where) / STUDY_FILE if os.path.isdir(where) else Path(where)
-        if not path.is_file():
-            raise ConfigError(
-                f"{where}: no study here (digitnet sweep --out DIR keeps it in DIR/{STUDY_FILE})"
-            )
-        where = str(path)
-    sweep = Sweep("", (), 0, Path("."), storage=where, study_name=name)
-    storage = _storage(optuna, sweep)
-    try:
-        return optuna.load_study(study_name=name, storage=storage)
-    except KeyError:
-        raise ConfigError(f"{where}: no study named {name!r} (give --study NAME)") from None
-    except Exception as error:
-        raise ConfigError(f"{where}: cannot open the study ({_first_line(error)})") from None
-
-
-def kept_models(study, top: int) -> list[tuple[int, float, Path]]:
-    """(trial number, validation accuracy, model file) of the `top` best complete trials whose
-    model was kept (digitnet sweep --keep-models), best first; ConfigError if fewer exist."""
-    complete = [t for t in study.get_trials(deepcopy=False) if t.state.name == "COMPLETE"]
-    kept = [
-        (t.number, t.value, Path(t.user_attrs[MODEL_ATTR]))
-        for t in sorted(complete, key=lambda t: -t.value)
-        if MODEL_ATTR in t.user_attrs and os.path.isfile(t.user_attrs[MODEL_ATTR])
-    ]
-    if len(kept) < top:
-        raise ConfigError(
-            f"the study {study.study_name!r} has {len(kept)} kept model(s), fewer than --top "
-            f"{top}: run digitnet sweep with --keep-models for more trials"
-        )
-    return kept[:top]

@@ -225,3 +225,24 @@ def test_ensemble_from_a_study_without_optuna_says_what_to_install(tmp_path):
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert_one_line_error(result, "pip install digitnet[sweep]")
+
+
+def test_plot_of_a_study_draws_its_history_and_importances_without_scikit_learn(tmp_path):
+    out = tmp_path / "study"
+    assert run_cli("sweep", *SMALL, *SPACE, "--trials", "3", "--out", str(out)).returncode == 0
+    code = (
+        "import sys; sys.modules['sklearn'] = None\n"
+        "from digitnet.cli.main import main\n"
+        f"sys.exit(main(['plot', '--study', {str(out)!r}, '--out-dir', {str(tmp_path / 'f')!r}]))"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert sorted(p.name for p in (tmp_path / "f").iterdir()) == [
+        "sweep.history.png",
+        "sweep.importances.png",
+    ]
+    assert result.stdout.count("wrote ") == 2
+    here = run_cli("plot", "--study", str(out))  # default: beside the study
+    assert here.returncode == 0 and (out / "sweep.history.png").is_file()
+    assert_one_line_error(run_cli("plot", "--study", str(out), "--study-name", "x"), "no study")
+    assert_one_line_error(run_cli("plot", "--study", str(out), "--kind", "weights"), "--study")

@@ -246,3 +246,39 @@ def test_plot_of_a_study_draws_its_history_and_importances_without_scikit_learn(
     assert here.returncode == 0 and (out / "sweep.history.png").is_file()
     assert_one_line_error(run_cli("plot", "--study", str(out), "--study-name", "x"), "no study")
     assert_one_line_error(run_cli("plot", "--study", str(out), "--kind", "weights"), "--study")
+
+
+def postgres_url() -> str:
+    """The test server's URL (.ci/run starts one); skipped locally without one, failed in CI."""
+    url = os.environ.get("DIGITNET_TEST_POSTGRES")
+    if not url:
+        if os.environ.get("CI") == "true":
+            pytest.fail("CI=true but DIGITNET_TEST_POSTGRES is unset: .ci/run starts the server")
+        pytest.skip("no PostgreSQL server: source scripts/test-postgres.sh (as root) to run this")
+    return url
+
+
+def test_two_workers_share_one_study_on_a_real_postgresql_server(tmp_path):
+    url = postgres_url()
+    name = f"ci-{os.getpid()}-{time.monotonic_ns()}"  # a fresh study on a shared database
+    command = [sys.executable, "-m", "digitnet", "sweep", *SMALL, *SPACE, "--trials", "4",
+               "--storage", url, "--study", name, "--out", str(tmp_path), "--quiet"]  # fmt: skip
+    env = {**os.environ, "OPENBLAS_NUM_THREADS": "1"}
+    workers = [subprocess.Popen(command, stderr=subprocess.PIPE, text=True, env=env)
+               for _ in range(2)]  # fmt: skip
+    for worker in workers:
+        _, stderr = worker.communicate(timeout=300)
+        assert worker.returncode == 0, stderr
+    trials = optuna.load_study(study_name=name, storage=url).get_trials()
+    numbers = [t.number for t in trials]
+    assert len(numbers) == len(set(numbers)) == len(trials)
+    assert 4 <= len(finished(trials)) <= 5
+    assert all(t.state.name in ("COMPLETE", "PRUNED") for t in trials)
+
+
+def test_an_unreachable_postgresql_server_is_one_line(tmp_path):
+    pytest.importorskip("psycopg2")
+    url = "postgresql+psycopg2://nobody@127.0.0.1:1/nothing"  # port 1: refused at once
+    result = run_cli("sweep", *SMALL, "--storage", url, "--trials", "1", "--out", str(tmp_path))
+    assert_one_line_error(result, "--storage", "cannot")
+    assert result.returncode == 1

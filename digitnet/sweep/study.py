@@ -93,13 +93,15 @@ def open_study(sweep: Sweep):
                 study_name=sweep.name, storage=storage, sampler=sampler, pruner=pruner
             )
         except KeyError:  # no such study yet
-            study = optuna.create_study(
-                storage=storage,
-                study_name=sweep.name,
-                direction="maximize",
-                sampler=sampler,
-                pruner=pruner,
-            )
+            try:
+                study = optuna.create_study(
+                    storage=storage, study_name=sweep.name, direction="maximize",
+                    sampler=sampler, pruner=pruner,
+                )  # fmt: skip
+            except optuna.exceptions.DuplicatedStudyError:  # another worker created it first
+                study = optuna.load_study(
+                    study_name=sweep.name, storage=storage, sampler=sampler, pruner=pruner
+                )
     except Exception as error:  # the storage's own errors: a refused connection, a bad URL
         raise ConfigError(
             f"--storage {sweep.storage}: cannot open the study ({first_line(error)})"

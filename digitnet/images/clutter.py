@@ -23,6 +23,10 @@ EDGE_SIDES = 3  # a strip along one side touches that side and the two beside it
 SOLID_FILL = 0.9  # of its box: a part this solid is a block of table or shadow, not strokes
 MIN_KEPT_SHARE = 0.02  # parts away from the edge must hold this share of the ink's area
 FRAME = 0.5  # of the picture's outer ring: a part along this much of it frames the picture
+STRAY_GAP = 0.12  # of the digit's longer side: a part farther off than this is not its stroke
+STRAY_SHARE = 0.25  # of the digit's area: stray parts together under this are specks, not digits
+SAME_INK = 0.85  # of the strongest part's strength: a part fainter than this is another ink
+MIN_PART_SHARE = 0.1  # of the ink's area: parts this large set the ink's strength
 
 
 def remove_clutter(ink: InkMap) -> InkMap:
@@ -76,3 +80,60 @@ def only_an_edge(mask: np.ndarray) -> bool:
     sides = (x0 == 0) + (y0 == 0) + (x1 == width) + (y1 == height)
     box_area = (x1 - x0) * (y1 - y0)
     return sides == EDGE_SIDES and part.area >= SOLID_FILL * box_area
+
+
+def main_digit(ink: InkMap) -> InkMap:
+    """One digit's ink without the marks that are not its strokes: parts far fainter than the
+    digit's ink (a shadow's rim: one pen draws every stroke about as dark), then small parts
+    lying apart from it (a speck of dirt, a fingertip), keeping the largest part and every part
+    within STRAY_GAP of it, joined in turn, so a digit's broken strokes stay together. Parts
+    apart that hold STRAY_SHARE of the area or more are kept: a second digit is not hidden."""
+    labels, components = label_components(ink.mask)
+    if len(components) < 2:
+        return ink
+    strength = _part_strengths(labels, ink.strength, len(components))
+    areas = np.array([c.area for c in components])
+    reference = strength[areas >= min(MIN_PART_SHARE * areas.sum(), areas.max())].max()
+    same_ink = strength >= SAME_INK * reference
+    kept = _near_the_largest([c for c, ok in zip(components, same_ink, strict=True) if ok])
+    keep = np.zeros(len(components) + 1, bool)
+    keep[kept] = True
+    mask = keep[labels]
+    return type(ink)(np.where(mask, ink.strength, 0), mask)
+
+
+def _part_strengths(labels: np.ndarray, strength: np.ndarray, count: int) -> np.ndarray:
+    """(count,) each part's typical ink strength: the 90th percentile over its pixels."""
+    inside = labels > 0
+    part, values = labels[inside] - 1, strength[inside]
+    order = np.lexsort((values, part))
+    sizes = np.bincount(part, minlength=count)
+    starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
+    return values[order][starts + (0.9 * (sizes - 1)).astype(int)]
+
+
+def _near_the_largest(components: list) -> list[int]:
+    """The labels of the largest component and those near it; every label where the parts
+    apart are too large to be strays."""
+    largest = max(components, key=lambda c: c.area)
+    group, box = {largest.label}, list(largest.box)
+    grown = True
+    while grown:
+        grown = False
+        reach = STRAY_GAP * max(box[2] - box[0], box[3] - box[1])
+        for c in components:
+            if c.label not in group and _box_gap(box, c.box) <= reach:
+                group.add(c.label)
+                box = [min(box[0], c.box[0]), min(box[1], c.box[1]),
+                       max(box[2], c.box[2]), max(box[3], c.box[3])]  # fmt: skip
+                grown = True
+    kept_area = sum(c.area for c in components if c.label in group)
+    stray_area = sum(c.area for c in components) - kept_area
+    return list(group) if stray_area < STRAY_SHARE * kept_area else [c.label for c in components]
+
+
+def _box_gap(a, b) -> float:
+    """The distance between two boxes (x0, y0, x1, y1), 0 where they overlap."""
+    dx = max(0, a[0] - b[2], b[0] - a[2])
+    dy = max(0, a[1] - b[3], b[1] - a[3])
+    return float(np.hypot(dx, dy))

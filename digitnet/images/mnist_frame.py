@@ -13,7 +13,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from digitnet.errors import ImageError, NoDigitError
-from digitnet.images.clutter import clutter_free, only_an_edge
+from digitnet.images.clutter import clutter_free, main_digit, only_an_edge
+from digitnet.images.components import label_components
 from digitnet.images.decode import MIN_CONTRAST, WORK_SIDE, read_image
 from digitnet.images.lines import only_printed_lines, remove_paper_pattern, stroke_width
 from digitnet.images.paper import estimate_background, is_dark_ink, spans_the_picture
@@ -25,7 +26,7 @@ from digitnet.images.pixels import (
     resize,
     shrink,
 )
-from digitnet.images.shadow import has_shade, shaded_background
+from digitnet.images.shadow import has_shade, shaded_background, wide_parts
 
 SIDE, BOX = 28, 20  # MNIST frame and the box the digit is fitted into
 MIN_WORK_SIDE = 112  # smaller pictures are enlarged (bilinear) before the ink is found
@@ -52,7 +53,7 @@ def to_mnist(grey: np.ndarray, *, ink: str = "auto") -> np.ndarray:
     ink: "dark" (dark on light: photos, scans), "light" (light on dark) or "auto" (the border
     decides).  Raises ImageError for NaN/inf, a wrong shape, or no ink; ValueError for a bad `ink`.
     """
-    return frame_digit(find_ink(grey, ink=ink))
+    return frame_digit(main_digit(find_ink(grey, ink=ink)))
 
 
 def find_ink(grey: np.ndarray, *, ink: str = "auto") -> InkMap:
@@ -100,7 +101,7 @@ def _shadows_levelled(
     strokes = _strong(residual, candidates)
     if spans_the_picture(strokes):
         return first
-    width = stroke_width(strokes)
+    width = stroke_width(_without_edge_blocks(strokes, candidates))
     step = max(1, math.ceil(max(grey.shape) / SHADE_CHECK_SIDE))  # look first on a coarse grid
     # judged with the outside ignored, where a stroke along the edge is bridged too
     coarse = shaded_background(grey[::step, ::step], sign, width / step, carry_edge=False)
@@ -116,6 +117,16 @@ def _shadows_levelled(
     if not _cores_kept(grey, sign, background, shaded, strokes, levelled[2]):
         return first
     return _without_faint_ink(grey, sign, shaded, strokes, levelled)
+
+
+def _without_edge_blocks(strokes: np.ndarray, candidates: np.ndarray) -> np.ndarray:
+    """strokes without the wide solid parts of candidates that reach the picture's edge (a
+    thumb's dark skin, a strip of table): no stroke whose width sizes the shadow's window.
+    strokes itself where nothing else would remain."""
+    labels, components = label_components(wide_parts(candidates))
+    edge = np.array([False] + [c.touches_border for c in components])
+    thin = strokes & ~edge[labels]
+    return thin if thin.any() else strokes
 
 
 def _without_faint_ink(

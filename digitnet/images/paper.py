@@ -9,7 +9,7 @@ from digitnet.images.components import label_components
 from digitnet.images.pixels import box_mean3, otsu_threshold, robust_std
 from digitnet.images.shadow import SHADE_AREA, wide_share
 
-AMBIGUOUS_SHARE = (0.35, 0.65)  # dark pixels' share where the paper level cannot tell
+AMBIGUOUS_SHARE = (0.25, 0.75)  # dark pixels' share where the paper level cannot tell
 BORDER_MAJORITY = 0.6  # the border's share a class must hold to tell the paper
 MIN_CONTACT = 0.02  # the border's share ink cropped to its box holds where strokes touch it
 SPAN_MARGIN = 0.1  # of each side: ink cropped to its box reaches this close to every edge

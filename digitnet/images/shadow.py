@@ -14,8 +14,8 @@ from digitnet.images.pixels import running_max
 SHADE_WINDOW = 4  # widths of the strokes' cores: the closing's window, bridging every stroke
 MIN_WINDOW = 2  # widths of the strokes' cores: the window at least, where the picture is small
 SHADE_STEP = 0.1  # a shadow's step in the paper's level, at least (1 = white)
-SHADE_CONTACT = 0.25  # of the shorter side: a shadow reaches in along this much of the edge
-SHADE_AREA = 0.05  # of the picture: a solid area this large is shade, not strokes
+SHADE_CONTACT = 0.1  # of the shorter side: a shadow reaches in along this much of the edge
+SHADE_AREA = 0.03  # of the picture: a solid area this large is shade, not strokes
 
 
 def has_shade(smooth_background: np.ndarray, shaded: np.ndarray, strokes: np.ndarray) -> bool:
@@ -51,6 +51,15 @@ def shaded_background(
         return sign * -running_max(-running_max(paper_up, side), side)
     closed = -running_max(-running_max(np.pad(paper_up, side, mode="edge"), side), side)
     return sign * closed[side:-side, side:-side]
+
+
+def wide_parts(mask: np.ndarray) -> np.ndarray:
+    """(H, W) bool: where mask holds a whole window a sixth of the picture's shorter side wide,
+    grown back to those windows (an opening): a thumb, a table or a shadow, never a stroke of a
+    digit that leaves paper beside it."""
+    side = 2 * (min(mask.shape) // 12) + 1
+    inner = running_max(-running_max(-mask.astype(np.float64), side), side) > 0
+    return running_max(inner.astype(np.float64), side) > 0
 
 
 def wide_share(mask: np.ndarray) -> float:

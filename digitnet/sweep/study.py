@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import os
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -110,10 +111,26 @@ def open_study(sweep: Sweep):
     return study
 
 
+def _database(optuna, url: str):
+    """Optuna's RDBStorage; workers starting together on an empty database race to create
+    its tables, and the losers' CREATE fails: they retry once the winner's tables exist."""
+    for attempt in range(3):
+        try:
+            return optuna.storages.RDBStorage(url)
+        except ModuleNotFoundError:
+            raise
+        except Exception as error:
+            if "duplicate key" not in str(error) and "already exists" not in str(error):
+                raise
+            if attempt == 2:
+                raise
+            time.sleep(0.5 * (attempt + 1))
+
+
 def storage_of(optuna, sweep: Sweep):
     if sweep.storage and "://" in sweep.storage:
         try:
-            return optuna.storages.RDBStorage(sweep.storage)
+            return _database(optuna, sweep.storage)
         except ModuleNotFoundError:
             raise ConfigError(
                 f"--storage {sweep.storage}: a database needs SQLAlchemy: "

@@ -180,3 +180,105 @@ def test_without_optuna_one_line_says_what_to_install():
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert_one_line_error(result, "pip install digitnet[sweep]")
+
+
+def test_kept_trial_models_become_an_ensemble_of_the_best(tmp_path):
+    out = tmp_path / "study"
+    sweep = run_cli("sweep", *SMALL, *SPACE, "--trials", "3", "--out", str(out), "--keep-models")
+    assert sweep.returncode == 0, sweep.stderr
+    complete = [t for t in study_trials(out) if t.state.name == "COMPLETE"]
+    assert complete
+    for trial in complete:
+        path = Path(trial.user_attrs["model"])
+        assert path == (out / "trials" / f"sweep-{trial.number}.npz").resolve() and path.is_file()
+    assert sorted(p.name for p in (out / "trials").iterdir()) == sorted(
+        f"sweep-{t.number}.npz" for t in complete
+    )  # nothing else, no temporary files
+    if len(complete) < 2:
+        pytest.skip("the pruner left fewer than two complete trials")
+    best_two = sorted(complete, key=lambda t: -t.value)[:2]
+    ens = tmp_path / "ens.npz"
+    result = run_cli(
+        "ensemble", "--from-study", str(out), "--top", "2", "--out", str(ens), "--json",
+        "--limit", "500",
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    members = [m["file"] for m in json.loads(result.stdout)["members"]]
+    assert members == [f"sweep-{t.number}.npz" for t in best_two]
+    assert json.loads(run_cli("evaluate", str(ens), "--json", "--limit", "500").stdout)[
+        "accuracy"
+    ] == pytest.approx(json.loads(result.stdout)["test_accuracy"])
+
+    too_many = run_cli("ensemble", "--from-study", str(out), "--top", "9", "--out", str(ens))
+    assert_one_line_error(too_many, "fewer than --top 9", "--keep-models")
+    other = run_cli("ensemble", "--from-study", str(out), "--study", "x", "--out", str(ens))
+    assert_one_line_error(other, "no study named 'x'")
+    nowhere = run_cli("ensemble", "--from-study", str(tmp_path / "no"), "--out", str(ens))
+    assert_one_line_error(nowhere, "no study here")
+
+
+def test_ensemble_from_a_study_without_optuna_says_what_to_install(tmp_path):
+    code = (
+        "import sys; sys.modules['optuna'] = None\n"
+        "from digitnet.cli.main import main\n"
+        f"sys.exit(main(['ensemble', '--from-study', {str(tmp_path)!r}, '--out', 'e.npz']))"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert_one_line_error(result, "pip install digitnet[sweep]")
+
+
+def test_plot_of_a_study_draws_its_history_and_importances_without_scikit_learn(tmp_path):
+    out = tmp_path / "study"
+    assert run_cli("sweep", *SMALL, *SPACE, "--trials", "3", "--out", str(out)).returncode == 0
+    code = (
+        "import sys; sys.modules['sklearn'] = None\n"
+        "from digitnet.cli.main import main\n"
+        f"sys.exit(main(['plot', '--study', {str(out)!r}, '--out-dir', {str(tmp_path / 'f')!r}]))"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert sorted(p.name for p in (tmp_path / "f").iterdir()) == [
+        "sweep.history.png",
+        "sweep.importances.png",
+    ]
+    assert result.stdout.count("wrote ") == 2
+    here = run_cli("plot", "--study", str(out))  # default: beside the study
+    assert here.returncode == 0 and (out / "sweep.history.png").is_file()
+    assert_one_line_error(run_cli("plot", "--study", str(out), "--study-name", "x"), "no study")
+    assert_one_line_error(run_cli("plot", "--study", str(out), "--kind", "weights"), "--study")
+
+
+def postgres_url() -> str:
+    """The test server's URL (.ci/run starts one); skipped locally without one, failed in CI."""
+    url = os.environ.get("DIGITNET_TEST_POSTGRES")
+    if not url:
+        if os.environ.get("CI") == "true":
+            pytest.fail("CI=true but DIGITNET_TEST_POSTGRES is unset: .ci/run starts the server")
+        pytest.skip("no PostgreSQL server: source scripts/test-postgres.sh (as root) to run this")
+    return url
+
+
+def test_two_workers_share_one_study_on_a_real_postgresql_server(tmp_path):
+    url = postgres_url()
+    name = f"ci-{os.getpid()}-{time.monotonic_ns()}"  # a fresh study on a shared database
+    command = [sys.executable, "-m", "digitnet", "sweep", *SMALL, *SPACE, "--trials", "4",
+               "--storage", url, "--study", name, "--out", str(tmp_path), "--quiet"]  # fmt: skip
+    env = {**os.environ, "OPENBLAS_NUM_THREADS": "1"}
+    workers = [subprocess.Popen(command, stderr=subprocess.PIPE, text=True, env=env)
+               for _ in range(2)]  # fmt: skip
+    for worker in workers:
+        _, stderr = worker.communicate(timeout=300)
+        assert worker.returncode == 0, stderr
+    trials = optuna.load_study(study_name=name, storage=url).get_trials()
+    numbers = [t.number for t in trials]
+    assert len(numbers) == len(set(numbers)) == len(trials)
+    assert 4 <= len(finished(trials)) <= 5
+    assert all(t.state.name in ("COMPLETE", "PRUNED") for t in trials)
+
+
+def test_an_unreachable_postgresql_server_is_one_line(tmp_path):
+    pytest.importorskip("psycopg2")
+    url = "postgresql+psycopg2://nobody@127.0.0.1:1/nothing"  # port 1: refused at once
+    result = run_cli("sweep", *SMALL, "--storage", url, "--trials", "1", "--out", str(tmp_path))
+    assert_one_line_error(result, "--storage", "cannot")
+    assert result.returncode == 1

@@ -6,6 +6,7 @@ import argparse
 import json
 import math
 import os
+import sys
 
 from digitnet.artifacts.model_file import load_model, save_model
 from digitnet.cli.options import add_model_data_options, data_for_model, positive_int
@@ -26,7 +27,19 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "read, show, serve and the Python API take. Reports each member's and the "
         "ensemble's test accuracy on the data the members were trained on.",
     )
-    parser.add_argument("models", nargs="+", metavar="MODEL", help="two or more model files")
+    parser.add_argument("models", nargs="*", metavar="MODEL", help="two or more model files")
+    parser.add_argument(
+        "--from-study", metavar="DIR|URL",
+        help="take the members from a sweep instead: the --top best trials' kept models "
+        "(digitnet sweep --keep-models) of the study in this --out folder, journal or database",
+    )  # fmt: skip
+    parser.add_argument(
+        "--study", metavar="NAME", help="the study's name with --from-study (default sweep)"
+    )
+    parser.add_argument(
+        "--top", type=positive_int, default=5,
+        help="how many of the study's best trials become members (default 5)",
+    )  # fmt: skip
     parser.add_argument("--out", required=True, metavar="FILE", help="the ensemble model file")
     parser.add_argument(
         "--weights", metavar="W,W,...", help="one positive weight per member (default: equal)"
@@ -38,6 +51,12 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.from_study:
+        if args.models:
+            raise ConfigError("give model files or --from-study, not both")
+        args.models = _study_members(args.from_study, args.study, args.top)
+    elif args.study:
+        raise ConfigError("--study names a study of --from-study")
     if len(args.models) < 2:
         raise ConfigError("an ensemble needs at least two model files")
     weights = _weights(args.weights, len(args.models))
@@ -70,6 +89,16 @@ def run(args: argparse.Namespace) -> int:
     print(f"  {'ensemble':<{width}}  {report['accuracy']:.2%}")
     print(f"wrote {out}")
     return 0
+
+
+def _study_members(where: str, name: str | None, top: int) -> list[str]:
+    """The kept model files of the study's `top` best trials, best first (progress on stderr)."""
+    from digitnet.sweep.results import kept_models, load_existing_study
+
+    chosen = kept_models(load_existing_study(where, name), top)
+    for number, value, path in chosen:
+        print(f"trial {number}: validation accuracy {value:.2%}: {path}", file=sys.stderr)
+    return [str(path) for _, _, path in chosen]
 
 
 def _weights(text: str | None, n: int) -> list[float] | None:

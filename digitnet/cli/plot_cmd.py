@@ -13,7 +13,7 @@ from digitnet.cli.models import add_model_arguments, chosen_model, load_model_fi
 from digitnet.cli.options import add_model_data_options, data_for_model, whole_number
 from digitnet.cli.run_control import output_folder
 from digitnet.data.preprocess import to_inputs
-from digitnet.errors import DataError
+from digitnet.errors import ConfigError, DataError
 from digitnet.training.build import layout_of
 from digitnet.training.pipeline import evaluate
 
@@ -52,11 +52,23 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         default=64,
         help=f"digits in the predictions grid, 1 to {MAX_COUNT} (default 64)",
     )
+    parser.add_argument(
+        "--study", metavar="DIR|URL",
+        help="draw a sweep's study instead (its --out folder, journal file or database URL): "
+        "the optimisation history and the settings' importances",
+    )  # fmt: skip
+    parser.add_argument(
+        "--study-name", metavar="NAME", help="the study's name with --study (default sweep)"
+    )
     add_model_data_options(parser)
     parser.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.study:
+        return _plot_study(args)
+    if args.study_name:
+        raise ConfigError("--study-name names a study of --study")
     args.model = chosen_model(args.model, args.model_option)
     from digitnet import plots
 
@@ -120,6 +132,37 @@ def run(args: argparse.Namespace) -> int:
                     first.params["W"], out_dir / f"{stem}.weights.png", title=f"{stem}: first layer"
                 )
             )
+    for path in written:
+        print(f"wrote {path}")
+    return 0
+
+
+def _plot_study(args: argparse.Namespace) -> int:
+    """A sweep's optimisation history and parameter importances as <study>.history.png and
+    <study>.importances.png, in --out-dir (default: the study's folder, or here)."""
+    from digitnet.plots.study import plot_param_importances, plot_study_history
+    from digitnet.sweep.results import load_existing_study, param_importances, study_history
+
+    if args.model or args.model_option or args.kind != ["all"] or args.history:
+        raise ConfigError("--study draws a study: give no model, --kind or --history with it")
+    study = load_existing_study(args.study, args.study_name)
+    if args.out_dir:
+        out_dir = output_folder(args.out_dir, "--out-dir")
+    else:
+        out_dir = Path(args.study) if Path(args.study).is_dir() else Path(".")
+    name = study.study_name
+    history = study_history(study)
+    written = [
+        plot_study_history(
+            history, out_dir / f"{name}.history.png",
+            title=f"study {name}: {len(history)} finished trials "
+            f"({sum(state == 'PRUNED' for _, state, _ in history)} pruned)",
+        ),
+        plot_param_importances(
+            param_importances(study), out_dir / f"{name}.importances.png",
+            title=f"study {name}: importance of each setting",
+        ),
+    ]  # fmt: skip
     for path in written:
         print(f"wrote {path}")
     return 0

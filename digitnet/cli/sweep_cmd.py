@@ -70,6 +70,11 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         default=1,
         help="worker processes on this machine, each running trials of the same study (default 1)",
     )
+    parser.add_argument(
+        "--keep-models", action="store_true",
+        help="keep every complete trial's model as DIR/trials/<study>-<trial>.npz "
+        "(for digitnet ensemble --from-study)",
+    )  # fmt: skip
     add_data_options(parser)
     parser.add_argument("--json", action="store_true", help="print the result as one JSON object")
     parser.add_argument("--quiet", action="store_true", help="no line per trial on stderr")
@@ -95,7 +100,7 @@ def run(args: argparse.Namespace) -> int:
     sweep = Sweep(
         args.preset, tuple(dimensions), args.trials, Path(args.out), epochs=args.epochs,
         train_limit=args.train_limit, seed=args.seed, storage=args.storage,
-        study_name=args.study, timeout=args.timeout,
+        study_name=args.study, timeout=args.timeout, keep_models=args.keep_models,
     )  # fmt: skip
     dataset = dataset_from_args(args)
     study = open_study(sweep)  # created (and checked) once, before any worker starts
@@ -145,8 +150,8 @@ def _start_worker(args: argparse.Namespace, index: int) -> subprocess.Popen:
     for flag, value in options.items():
         if value is not None:
             command += [flag, str(value)]
-    if args.quiet:
-        command.append("--quiet")
+    command += [flag for flag, on in (("--quiet", args.quiet), ("--keep-models", args.keep_models))
+                if on]  # fmt: skip
     return subprocess.Popen(command, stdout=subprocess.DEVNULL)
 
 

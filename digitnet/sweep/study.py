@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import os
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,6 +28,8 @@ from digitnet.training.trainer import TrainEvent
 STUDY_FILE = "study.journal"
 DEFAULT_STUDY = "sweep"  # one --out holds one study unless --study names others
 FINISHED = ("COMPLETE", "PRUNED")
+TRIALS_FOLDER = "trials"  # --keep-models writes every complete trial's model here
+MODEL_ATTR = "model"  # the trial's user attribute naming its kept model file
 
 
 class SweepInterrupted(DigitnetError):
@@ -57,6 +60,7 @@ class Sweep:
     storage: str | None = None
     study_name: str | None = None
     timeout: float | None = None
+    keep_models: bool = False
 
     @property
     def name(self) -> str:
@@ -68,6 +72,10 @@ class Sweep:
         name = "best.npz" if self.name == DEFAULT_STUDY else f"{self.name}.best.npz"
         return self.out / name
 
+    def trial_path(self, number: int) -> Path:
+        """out/trials/<study>-<number>.npz: a finished trial's model under --keep-models."""
+        return self.out / TRIALS_FOLDER / f"{self.name}-{number}.npz"
+
     @property
     def space(self) -> dict[str, str]:
         return {dim.name: dim.describe() for dim in self.dimensions}
@@ -77,7 +85,7 @@ def open_study(sweep: Sweep):
     """The sweep's Optuna study, created or continued; ConfigError for storage that cannot be
     opened, or for a study made for another preset or space."""
     optuna = require_optuna()
-    storage = _storage(optuna, sweep)
+    storage = storage_of(optuna, sweep)
     sampler = optuna.samplers.TPESampler(seed=sweep.seed)
     pruner = optuna.pruners.MedianPruner(n_startup_trials=3, n_warmup_steps=1)
     try:  # loading first: create_study(load_if_exists=True) writes to the journal even then
@@ -86,25 +94,43 @@ def open_study(sweep: Sweep):
                 study_name=sweep.name, storage=storage, sampler=sampler, pruner=pruner
             )
         except KeyError:  # no such study yet
-            study = optuna.create_study(
-                storage=storage,
-                study_name=sweep.name,
-                direction="maximize",
-                sampler=sampler,
-                pruner=pruner,
-            )
+            try:
+                study = optuna.create_study(
+                    storage=storage, study_name=sweep.name, direction="maximize",
+                    sampler=sampler, pruner=pruner,
+                )  # fmt: skip
+            except optuna.exceptions.DuplicatedStudyError:  # another worker created it first
+                study = optuna.load_study(
+                    study_name=sweep.name, storage=storage, sampler=sampler, pruner=pruner
+                )
     except Exception as error:  # the storage's own errors: a refused connection, a bad URL
         raise ConfigError(
-            f"--storage {sweep.storage}: cannot open the study ({_first_line(error)})"
+            f"--storage {sweep.storage}: cannot open the study ({first_line(error)})"
         ) from None
     _check_same_search(study, sweep)
     return study
 
 
-def _storage(optuna, sweep: Sweep):
+def _database(optuna, url: str):
+    """Optuna's RDBStorage; workers starting together on an empty database race to create
+    its tables, and the losers' CREATE fails: they retry once the winner's tables exist."""
+    for attempt in range(3):
+        try:
+            return optuna.storages.RDBStorage(url)
+        except ModuleNotFoundError:
+            raise
+        except Exception as error:
+            if "duplicate key" not in str(error) and "already exists" not in str(error):
+                raise
+            if attempt == 2:
+                raise
+            time.sleep(0.5 * (attempt + 1))
+
+
+def storage_of(optuna, sweep: Sweep):
     if sweep.storage and "://" in sweep.storage:
         try:
-            return optuna.storages.RDBStorage(sweep.storage)
+            return _database(optuna, sweep.storage)
         except ModuleNotFoundError:
             raise ConfigError(
                 f"--storage {sweep.storage}: a database needs SQLAlchemy: "
@@ -112,7 +138,7 @@ def _storage(optuna, sweep: Sweep):
             ) from None
         except Exception as error:
             raise ConfigError(
-                f"--storage {sweep.storage}: cannot connect ({_first_line(error)})"
+                f"--storage {sweep.storage}: cannot connect ({first_line(error)})"
             ) from None
     from optuna.storages.journal import JournalFileBackend, JournalStorage
 
@@ -124,7 +150,7 @@ def _storage(optuna, sweep: Sweep):
         raise ConfigError(f"cannot write the study at {path} ({error.strerror})") from None
 
 
-def _first_line(error: Exception) -> str:
+def first_line(error: Exception) -> str:
     """A storage error's first line (SQLAlchemy adds a line pointing to its docs)."""
     return str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
 
@@ -192,8 +218,13 @@ def run_sweep(
         if outcome.result.stop_reason == "interrupted":
             raise SweepInterrupted(f"interrupted during trial {trial.number}")
         value = outcome.results.get("val_accuracy", math.nan)
+        meta = {**outcome.meta, "sweep": {"study": sweep.name, "trial": trial.number}}
+        if sweep.keep_models and math.isfinite(value):
+            path = sweep.trial_path(trial.number)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            saved = save_model(path, outcome.model, meta).resolve()  # any folder can find it
+            trial.set_user_attr(MODEL_ATTR, str(saved))
         if math.isfinite(value) and value > _best_value(study):
-            meta = {**outcome.meta, "sweep": {"study": sweep.name, "trial": trial.number}}
             save_model(sweep.best_path, outcome.model, meta)
         return value
 

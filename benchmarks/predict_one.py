@@ -1,6 +1,11 @@
-"""How long one photo takes: `digitnet predict one.png` end to end (process start included),
-and one image through the bundled model in-process, with BLAS on one thread (what digitnet
-does for a few images) and with BLAS's own thread count.
+"""How long one photo takes: `digitnet predict one.png` and `digitnet read one.png` end to end
+(process start included), beside the floor that any NumPy program pays (Python started, NumPy
+and Pillow imported), and one image through the bundled model in-process, with BLAS on one
+thread (what digitnet does for a few images) and with BLAS's own thread count.
+
+The processes run as a user's do: with Python's compiled bytecode cached (a warm-up run
+writes it, whatever PYTHONDONTWRITEBYTECODE says here), since compiling digitnet's sources
+afresh on every start would add about 0.15 s that no installed copy pays.
 
     python benchmarks/predict_one.py      # writes results/predict_one.json
 
@@ -10,6 +15,7 @@ Run it alone: a second job on a 2-core machine changes the multi-threaded figure
 from __future__ import annotations
 
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -37,11 +43,14 @@ def photo(folder: Path) -> Path:
     return path
 
 
-def end_to_end(path: Path, repeats: int = 7) -> list[float]:
+def end_to_end(command: list[str], repeats: int = 15) -> list[float]:
+    """Seconds per run of command, after one warm-up run that caches the bytecode."""
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    subprocess.run(command, check=True, capture_output=True, env=env)
     times = []
     for _ in range(repeats):
         started = time.perf_counter()
-        subprocess.run([str(DIGITNET), "predict", str(path)], check=True, capture_output=True)
+        subprocess.run(command, check=True, capture_output=True, env=env)
         times.append(time.perf_counter() - started)
     return times
 
@@ -65,12 +74,18 @@ def in_process(path: Path, *, one_thread: bool, repeats: int = 30) -> list[float
 def main() -> None:
     with tempfile.TemporaryDirectory() as folder:
         path = photo(Path(folder))
-        process = end_to_end(path)
+        floor = end_to_end([sys.executable, "-c", "import numpy, PIL.Image"])
+        process = end_to_end([str(DIGITNET), "predict", str(path)])
+        read = end_to_end([str(DIGITNET), "read", str(path)])
         threads = {name: in_process(path, one_thread=name == "one") for name in ("one", "blas")}
     report = {
         "machine": machine_info(),
         "predict_end_to_end_s": round(statistics.median(process), 3),
         "predict_end_to_end_runs_s": [round(t, 3) for t in process],
+        "read_end_to_end_s": round(statistics.median(read), 3),
+        "read_end_to_end_runs_s": [round(t, 3) for t in read],
+        "numpy_and_pillow_import_s": round(statistics.median(floor), 3),
+        "numpy_and_pillow_import_runs_s": [round(t, 3) for t in floor],
         "one_image_ms": {
             name: round(1000 * statistics.median(times), 2) for name, times in threads.items()
         },

@@ -7,48 +7,44 @@ error (argparse), 130 interrupted by Ctrl-C (143 by SIGTERM: `digitnet train` sa
 from __future__ import annotations
 
 import argparse
+import importlib
 import os
 import sys
 from collections.abc import Sequence
+from types import ModuleType
 
 from digitnet import __version__
-from digitnet.cli import (
-    calibrate_cmd,
-    data_cmd,
-    ensemble_cmd,
-    evaluate_cmd,
-    export_cmd,
-    plot_cmd,
-    predict_cmd,
-    presets_cmd,
-    read_cmd,
-    reproduce_cmd,
-    serve_cmd,
-    show_cmd,
-    sweep_cmd,
-    train_cmd,
-)
 from digitnet.errors import DigitnetError
 
-COMMANDS = [
-    data_cmd,
-    presets_cmd,
-    train_cmd,
-    evaluate_cmd,
-    calibrate_cmd,
-    ensemble_cmd,
-    export_cmd,
-    predict_cmd,
-    read_cmd,
-    show_cmd,
-    plot_cmd,
-    reproduce_cmd,
-    sweep_cmd,
-    serve_cmd,
-]
+# each command lives in digitnet/cli/<name>_cmd.py, in the order `digitnet --help` lists them
+COMMAND_NAMES = (
+    "data",
+    "presets",
+    "train",
+    "evaluate",
+    "calibrate",
+    "ensemble",
+    "export",
+    "predict",
+    "read",
+    "show",
+    "plot",
+    "reproduce",
+    "sweep",
+    "serve",
+)
 
 
-def build_parser() -> argparse.ArgumentParser:
+def command_module(name: str) -> ModuleType:
+    return importlib.import_module(f"digitnet.cli.{name}_cmd")
+
+
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The whole parser, or with only one command's subparser (only: its name).
+
+    One command's modules are all a run needs: importing every command (NumPy, the engine,
+    Pillow, the trainer...) would add a quarter second to `digitnet predict one.png`
+    (benchmarks/predict_one.py)."""
     parser = argparse.ArgumentParser(
         prog="digitnet",
         description="A neural network written from scratch in NumPy that learns "
@@ -57,14 +53,20 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"digitnet {__version__}")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for command in COMMANDS:
-        command.add_parser(subparsers)
+    for name in (only,) if only else COMMAND_NAMES:
+        command_module(name).add_parser(subparsers)
     return parser
+
+
+def _chosen_command(argv: Sequence[str]) -> str | None:
+    """The command named first on the line, when it is one (else the whole parser decides)."""
+    return argv[0] if argv and argv[0] in COMMAND_NAMES else None
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run digitnet with argv (default sys.argv[1:]) and return the exit status."""
-    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else list(argv)
+    parser = build_parser(only=_chosen_command(argv))
     args = parser.parse_args(argv)
     if args.command is None:
         parser.print_help(sys.stderr)

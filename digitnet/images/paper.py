@@ -7,7 +7,7 @@ import numpy as np
 
 from digitnet.images.components import label_components
 from digitnet.images.pixels import box_mean3, otsu_threshold, robust_std
-from digitnet.images.shadow import SHADE_AREA, wide_share
+from digitnet.images.shadow import wide_share
 
 AMBIGUOUS_SHARE = (0.25, 0.75)  # dark pixels' share where the paper level cannot tell
 BORDER_MAJORITY = 0.6  # the border's share a class must hold to tell the paper
@@ -17,6 +17,7 @@ SHEET_FILL = 0.7  # of its box: a sheet turned by up to 10 degrees fills this mu
 SHEET_AREA = 0.2  # of the picture: a sheet on a table covers this much of it at least
 WIDE_CHECK_SIDE = 256  # pixels: which extreme fills wide areas is judged this coarsely
 EXTREME = 0.08  # of the range: pixels this near the darkest or brightest level
+WIDE_AREA = 0.03  # of the picture: wide areas of one extreme this large are paper, not ink
 
 
 def paper_level(grey: np.ndarray) -> float:
@@ -56,7 +57,7 @@ def is_dark_ink(grey: np.ndarray) -> bool:
     coarse = smooth[::step, ::step]
     dark_wide = wide_share(coarse <= darkest + extreme)
     bright_wide = wide_share(coarse >= brightest - extreme)
-    if min(dark_wide, bright_wide) == 0 and max(dark_wide, bright_wide) >= SHADE_AREA:
+    if min(dark_wide, bright_wide) == 0 and max(dark_wide, bright_wide) >= WIDE_AREA:
         return bool(bright_wide > 0)  # the paper fills wide areas, strokes do not
     background = paper_level(grey)
     return bool(background - darkest >= brightest - background)

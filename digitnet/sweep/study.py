@@ -117,7 +117,7 @@ def _database(optuna, url: str):
     for attempt in range(3):
         try:
             return optuna.storages.RDBStorage(url)
-        except ModuleNotFoundError:
+        except ImportError:  # SQLAlchemy, or the database's driver
             raise
         except Exception as error:
             if "duplicate key" not in str(error) and "already exists" not in str(error):
@@ -131,11 +131,13 @@ def storage_of(optuna, sweep: Sweep):
     if sweep.storage and "://" in sweep.storage:
         try:
             return _database(optuna, sweep.storage)
-        except ModuleNotFoundError:
-            raise ConfigError(
-                f"--storage {sweep.storage}: a database needs SQLAlchemy: "
-                "pip install digitnet[sweep]"
-            ) from None
+        except ImportError:
+            needs = (
+                "its driver: pip install digitnet[postgres]"
+                if sweep.storage.startswith("postgres")
+                else "SQLAlchemy and its driver: pip install digitnet[sweep]"
+            )
+            raise ConfigError(f"--storage {sweep.storage}: the database needs {needs}") from None
         except Exception as error:
             raise ConfigError(
                 f"--storage {sweep.storage}: cannot connect ({first_line(error)})"
@@ -157,11 +159,12 @@ def first_line(error: Exception) -> str:
 
 def _check_same_search(study, sweep: Sweep) -> None:
     """A new study records its preset and space; a continued one must have the same."""
-    attrs = study.user_attrs
-    if not attrs:
-        study.set_user_attr("preset", sweep.preset)
-        study.set_user_attr("space", sweep.space)
-        return
+    attrs = dict(study.user_attrs)
+    # the creator writes them one by one: a worker starting beside it may find one of the two
+    for key, value in (("preset", sweep.preset), ("space", sweep.space)):
+        if key not in attrs:
+            study.set_user_attr(key, value)
+            attrs[key] = value
     if attrs.get("preset") != sweep.preset:
         raise ConfigError(
             f"the study {sweep.name!r} searches preset {attrs.get('preset')}, not "

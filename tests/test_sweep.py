@@ -242,7 +242,8 @@ def test_plot_of_a_study_draws_its_history_and_importances_without_scikit_learn(
     code = (
         "import sys; sys.modules['sklearn'] = None\n"
         "from digitnet.cli.main import main\n"
-        f"sys.exit(main(['plot', '--study', {str(out)!r}, '--out-dir', {str(tmp_path / 'f')!r}]))"
+        f"sys.exit(main(['plot', '--from-study', {str(out)!r}, "
+        f"'--out-dir', {str(tmp_path / 'f')!r}]))"
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
@@ -251,10 +252,15 @@ def test_plot_of_a_study_draws_its_history_and_importances_without_scikit_learn(
         "sweep.importances.png",
     ]
     assert result.stdout.count("wrote ") == 2
-    here = run_cli("plot", "--study", str(out))  # default: beside the study
+    here = run_cli("plot", "--from-study", str(out))  # default: beside the study
     assert here.returncode == 0 and (out / "sweep.history.png").is_file()
-    assert_one_line_error(run_cli("plot", "--study", str(out), "--study-name", "x"), "no study")
-    assert_one_line_error(run_cli("plot", "--study", str(out), "--kind", "weights"), "--study")
+    journal = run_cli("plot", "--from-study", str(out / "study.journal"), "--study", "sweep")
+    assert journal.returncode == 0 and str(out / "sweep.history.png") in journal.stdout
+    assert_one_line_error(run_cli("plot", "--from-study", str(out), "--study", "x"), "no study")
+    assert_one_line_error(
+        run_cli("plot", "--from-study", str(out), "--kind", "weights"), "--from-study"
+    )
+    assert_one_line_error(run_cli("plot", "--study", "sweep"), "--from-study")
 
 
 def postgres_url() -> str:

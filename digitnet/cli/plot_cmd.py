@@ -53,22 +53,22 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         help=f"digits in the predictions grid, 1 to {MAX_COUNT} (default 64)",
     )
     parser.add_argument(
-        "--study", metavar="DIR|URL",
+        "--from-study", metavar="DIR|URL",
         help="draw a sweep's study instead (its --out folder, journal file or database URL): "
         "the optimisation history and the settings' importances",
     )  # fmt: skip
     parser.add_argument(
-        "--study-name", metavar="NAME", help="the study's name with --study (default sweep)"
+        "--study", metavar="NAME", help="the study's name with --from-study (default sweep)"
     )
     add_model_data_options(parser)
     parser.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    if args.study:
+    if args.from_study:
         return _plot_study(args)
-    if args.study_name:
-        raise ConfigError("--study-name names a study of --study")
+    if args.study:
+        raise ConfigError("--study names a study of --from-study")
     args.model = chosen_model(args.model, args.model_option)
     from digitnet import plots
 
@@ -137,6 +137,15 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _study_folder(location: str) -> Path:
+    """Where a study's figures go by default: its --out folder, its journal file's folder, or
+    here for a database."""
+    path = Path(location)
+    if path.is_dir():
+        return path
+    return path.parent if "://" not in location and path.is_file() else Path(".")
+
+
 def _plot_study(args: argparse.Namespace) -> int:
     """A sweep's optimisation history and parameter importances as <study>.history.png and
     <study>.importances.png, in --out-dir (default: the study's folder, or here)."""
@@ -144,12 +153,14 @@ def _plot_study(args: argparse.Namespace) -> int:
     from digitnet.sweep.results import load_existing_study, param_importances, study_history
 
     if args.model or args.model_option or args.kind != ["all"] or args.history:
-        raise ConfigError("--study draws a study: give no model, --kind or --history with it")
-    study = load_existing_study(args.study, args.study_name)
+        raise ConfigError(
+            "--from-study draws a study: give no model, --kind or --history with it"
+        )
+    study = load_existing_study(args.from_study, args.study)
     if args.out_dir:
         out_dir = output_folder(args.out_dir, "--out-dir")
     else:
-        out_dir = Path(args.study) if Path(args.study).is_dir() else Path(".")
+        out_dir = _study_folder(args.from_study)
     name = study.study_name
     history = study_history(study)
     written = [

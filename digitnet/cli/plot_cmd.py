@@ -153,9 +153,7 @@ def _plot_study(args: argparse.Namespace) -> int:
     from digitnet.sweep.results import load_existing_study, param_importances, study_history
 
     if args.model or args.model_option or args.kind != ["all"] or args.history:
-        raise ConfigError(
-            "--from-study draws a study: give no model, --kind or --history with it"
-        )
+        raise ConfigError("--from-study draws a study: give no model, --kind or --history with it")
     study = load_existing_study(args.from_study, args.study)
     if args.out_dir:
         out_dir = output_folder(args.out_dir, "--out-dir")

@@ -126,16 +126,21 @@ def test_ctrl_c_stops_the_trial_and_the_same_command_continues(tmp_path):
     assert all(math.isclose(t.value, done[t.number]) for t in after if t.number in done)
 
 
-def test_two_workers_share_one_study_and_run_each_trial_once(tmp_path):
-    out = tmp_path / "study"
-    command = [sys.executable, "-m", "digitnet", "sweep", *SMALL, *SPACE, "--trials", "6",
-               "--out", str(out), "--quiet"]  # fmt: skip
+def run_two_workers(command: list[str]) -> None:
+    """command in two processes at once, both of which must succeed."""
     env = {**os.environ, "OPENBLAS_NUM_THREADS": "1"}
     workers = [subprocess.Popen(command, stderr=subprocess.PIPE, text=True, env=env)
                for _ in range(2)]  # fmt: skip
     for worker in workers:
         _, stderr = worker.communicate(timeout=300)
         assert worker.returncode == 0, stderr
+
+
+def test_two_workers_share_one_study_and_run_each_trial_once(tmp_path):
+    out = tmp_path / "study"
+    command = [sys.executable, "-m", "digitnet", "sweep", *SMALL, *SPACE, "--trials", "6",
+               "--out", str(out), "--quiet"]  # fmt: skip
+    run_two_workers(command)
     trials = study_trials(out)
     numbers = [t.number for t in trials]
     assert len(numbers) == len(set(numbers)) == len(trials)
@@ -278,12 +283,7 @@ def test_two_workers_share_one_study_on_a_real_postgresql_server(tmp_path):
     name = f"ci-{os.getpid()}-{time.monotonic_ns()}"  # a fresh study on a shared database
     command = [sys.executable, "-m", "digitnet", "sweep", *SMALL, *SPACE, "--trials", "4",
                "--storage", url, "--study", name, "--out", str(tmp_path), "--quiet"]  # fmt: skip
-    env = {**os.environ, "OPENBLAS_NUM_THREADS": "1"}
-    workers = [subprocess.Popen(command, stderr=subprocess.PIPE, text=True, env=env)
-               for _ in range(2)]  # fmt: skip
-    for worker in workers:
-        _, stderr = worker.communicate(timeout=300)
-        assert worker.returncode == 0, stderr
+    run_two_workers(command)
     trials = optuna.load_study(study_name=name, storage=url).get_trials()
     numbers = [t.number for t in trials]
     assert len(numbers) == len(set(numbers)) == len(trials)

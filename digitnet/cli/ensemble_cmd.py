@@ -9,7 +9,12 @@ import os
 import sys
 
 from digitnet.artifacts.model_file import load_model, save_model
-from digitnet.cli.options import add_model_data_options, data_for_model, positive_int
+from digitnet.cli.options import (
+    add_model_data_options,
+    add_study_options,
+    data_for_model,
+    positive_int,
+)
 from digitnet.cli.run_control import check_output_path
 from digitnet.data.preprocess import take_first, to_inputs
 from digitnet.errors import ConfigError
@@ -28,14 +33,10 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "ensemble's test accuracy on the data the members were trained on.",
     )
     parser.add_argument("models", nargs="*", metavar="MODEL", help="two or more model files")
-    parser.add_argument(
-        "--from-study", metavar="DIR|URL",
-        help="take the members from a sweep instead: the --top best trials' kept models "
-        "(digitnet sweep --keep-models) of the study in this --out folder, journal or database",
+    add_study_options(
+        parser, "take the members from a sweep instead: the --top best trials' kept models "
+        "(digitnet sweep --keep-models)",
     )  # fmt: skip
-    parser.add_argument(
-        "--study", metavar="NAME", help="the study's name with --from-study (default sweep)"
-    )
     parser.add_argument(
         "--top", type=positive_int, default=5,
         help="how many of the study's best trials become members (default 5)",

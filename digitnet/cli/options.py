@@ -35,6 +35,18 @@ def add_model_data_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def add_study_options(parser: argparse.ArgumentParser, use: str) -> None:
+    """--from-study DIR|URL (a sweep's study, and what the command does with it: use) and
+    --study NAME, as `ensemble` and `plot` take them."""
+    parser.add_argument(
+        "--from-study", metavar="DIR|URL",
+        help=f"{use}, of the study in this sweep --out folder, journal file or database URL",
+    )  # fmt: skip
+    parser.add_argument(
+        "--study", metavar="NAME", help="the study's name with --from-study (default sweep)"
+    )
+
+
 def dataset_from_args(args: argparse.Namespace) -> Dataset:
     """Load the dataset the options name; DataError for contradictory options."""
     return dataset_from_options({key: getattr(args, key, None) for key in DATA_OPTIONS})

@@ -10,7 +10,12 @@ import numpy as np
 
 from digitnet.artifacts.history import read_history
 from digitnet.cli.models import add_model_arguments, chosen_model, load_model_file_or_default
-from digitnet.cli.options import add_model_data_options, data_for_model, whole_number
+from digitnet.cli.options import (
+    add_model_data_options,
+    add_study_options,
+    data_for_model,
+    whole_number,
+)
 from digitnet.cli.run_control import output_folder
 from digitnet.data.preprocess import to_inputs
 from digitnet.errors import ConfigError, DataError
@@ -52,14 +57,10 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         default=64,
         help=f"digits in the predictions grid, 1 to {MAX_COUNT} (default 64)",
     )
-    parser.add_argument(
-        "--from-study", metavar="DIR|URL",
-        help="draw a sweep's study instead (its --out folder, journal file or database URL): "
-        "the optimisation history and the settings' importances",
+    add_study_options(
+        parser, "draw a sweep's study instead: the optimisation history and the settings' "
+        "importances",
     )  # fmt: skip
-    parser.add_argument(
-        "--study", metavar="NAME", help="the study's name with --from-study (default sweep)"
-    )
     add_model_data_options(parser)
     parser.set_defaults(run=run)
 

@@ -42,9 +42,9 @@ def command_module(name: str) -> ModuleType:
 def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     """The whole parser, or with only one command's subparser (only: its name).
 
-    One command's modules are all a run needs: importing every command (NumPy, the engine,
-    Pillow, the trainer...) would add a quarter second to `digitnet predict one.png`
-    (benchmarks/predict_one.py)."""
+    One command's modules are all a run needs: importing every command (the trainer, the
+    sweep, the exporters...) added 0.08 s to `digitnet predict one.png` with bytecode cached
+    (docs/performance.md, Start-up)."""
     parser = argparse.ArgumentParser(
         prog="digitnet",
         description="A neural network written from scratch in NumPy that learns "

@@ -142,9 +142,7 @@ def _study_folder(location: str) -> Path:
     """Where a study's figures go by default: its --out folder, its journal file's folder, or
     here for a database."""
     path = Path(location)
-    if path.is_dir():
-        return path
-    return path.parent if "://" not in location and path.is_file() else Path(".")
+    return path if path.is_dir() else path.parent if path.is_file() else Path(".")
 
 
 def _plot_study(args: argparse.Namespace) -> int:

@@ -10,6 +10,7 @@ For one digit, main_digit also drops marks lying apart from its strokes or faint
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -137,4 +138,4 @@ def _box_gap(a, b) -> float:
     """The distance between two boxes (x0, y0, x1, y1), 0 where they overlap."""
     dx = max(0, a[0] - b[2], b[0] - a[2])
     dy = max(0, a[1] - b[3], b[1] - a[3])
-    return float(np.hypot(dx, dy))
+    return math.hypot(dx, dy)

@@ -101,6 +101,25 @@ def test_axpy_adds_alpha_x_in_place(backend, dtype):
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
+def test_ger_adds_alpha_times_an_outer_product_in_place(backend, dtype):
+    rng = np.random.default_rng(3)
+    x, y = rng.standard_normal(9).astype(dtype), rng.standard_normal(4).astype(dtype)
+    a = rng.standard_normal((9, 4)).astype(dtype)
+    expected = a.astype(np.float64) - 0.7 * np.outer(x, y)
+    target = a
+    blas.ger(-0.7, x, y, a)
+    assert a is target and a.dtype == dtype
+    np.testing.assert_allclose(a, expected, rtol=1e-5, atol=1e-5)
+    blas.ger(0.0, np.full(9, np.inf, dtype), y, a)  # alpha = 0 leaves a as it is, as in BLAS
+    np.testing.assert_allclose(a, expected, rtol=1e-5, atol=1e-5)
+    strided = np.zeros((9, 8), dtype)[:, ::2]  # not contiguous: NumPy does it
+    blas.ger(2.0, x, y, strided)
+    np.testing.assert_allclose(strided, 2.0 * np.outer(x, y), rtol=1e-5, atol=1e-6)
+    with pytest.raises(ValueError, match="do not match"):
+        blas.ger(1.0, x, y, a.T)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
 def test_a_bound_axpy_updates_its_arrays_in_place_every_call(backend, dtype):
     rng = np.random.default_rng(4)
     x, y = rng.standard_normal((16, 10)).astype(dtype), rng.standard_normal((16, 10)).astype(dtype)
@@ -154,10 +173,13 @@ def test_dense_leaves_its_weight_gradient_as_a_product_only_when_asked():
     np.testing.assert_allclose(layer.grads["b"], grad_z.sum(axis=0))
     products[0].compute()
     np.testing.assert_allclose(layer.grads["W"], x.T @ grad_z, rtol=1e-12)
-    single: list[blas.GradientProduct] = []  # one sample: an outer product, written directly
+    single: list[blas.GradientProduct] = []  # one sample: an outer product, GER's to add
     layer.forward(x[:1])
     layer.backward(grad_z[:1], products=single)
-    assert single == []
+    assert len(single) == 1
+    single[0].compute()
+    np.testing.assert_allclose(layer.grads["W"], np.outer(x[0], grad_z[0]), rtol=1e-12)
+    layer.backward(grad_z[:1])  # no list: formed at once
     np.testing.assert_allclose(layer.grads["W"], np.outer(x[0], grad_z[0]), rtol=1e-12)
 
 
@@ -197,10 +219,11 @@ def torch_mlp_steps(model, batches, **options):
     ],
     ids=["momentum", "momentum+decay", "plain", "plain+decay", "nesterov"],
 )
-def test_train_steps_with_folded_products_match_torch_sgd(backend, options):
+@pytest.mark.parametrize("batch", [8, 1], ids=["batch", "one-sample"])
+def test_train_steps_with_folded_products_match_torch_sgd(backend, options, batch):
     rng = np.random.default_rng(4)
     model = build_mlp([12, 9, 5], activation="relu", rng=rng, dtype=np.float64)
-    batches = [(rng.standard_normal((8, 12)), rng.integers(0, 5, 8)) for _ in range(4)]
+    batches = [(rng.standard_normal((batch, 12)), rng.integers(0, 5, batch)) for _ in range(4)]
     expected = torch_mlp_steps(model, batches, lr=0.1, **options)
     optimizer = SGD(model.named_params(), learning_rate=0.1, **options)
     for x, labels in batches:
@@ -252,7 +275,7 @@ def test_a_frozen_layer_keeps_its_weights_and_gets_its_gradient():
     x, y = rng.standard_normal((4, 6)), one_hot(rng.integers(0, 3, 4), 3)
     head = [slot for slot in model.named_params() if slot.name.startswith("2.")]
     optimizer = SGD(head, 0.1, momentum=0.9)
-    assert optimizer.folds_products
+    assert optimizer.folds_products(len(x))
     before = model.get_weights()
     model.train_step(x, y, optimizer)
     twin.backward(twin.loss.value_and_gradient(twin.forward(x, training=True), y)[1])
@@ -294,14 +317,17 @@ def test_alpha_zero_skips_the_product_alike_in_blas_and_numpy(backend):
     np.testing.assert_array_equal(y, 1.0)
 
 
-def test_only_sgd_with_momentum_folds_products():
-    """Plain SGD would add the product into the weights block by block of a large batch,
-    each partial sum rounded to the weights' precision; Nesterov and Adam need grad."""
+def test_sgd_folds_products_with_momentum_and_plain_sgd_only_one_samples():
+    """Plain SGD would add a batch's product into the weights block by block, each partial
+    sum rounded to the weights' precision; one sample's is a single outer product (GER).
+    Nesterov and Adam need grad."""
     slots = build_mlp([4, 3, 2], activation="relu", rng=np.random.default_rng(9)).named_params()
-    assert SGD(slots, 0.1, momentum=0.9).folds_products
-    assert not SGD(slots, 0.1).folds_products
-    assert not SGD(slots, 0.1, momentum=0.9, nesterov=True).folds_products
-    assert not Adam(slots, 0.1).folds_products
+    assert SGD(slots, 0.1, momentum=0.9).folds_products(128)
+    assert SGD(slots, 0.1, momentum=0.9).folds_products(1)
+    assert SGD(slots, 0.1).folds_products(1)
+    assert not SGD(slots, 0.1).folds_products(2)
+    assert not SGD(slots, 0.1, momentum=0.9, nesterov=True).folds_products(1)
+    assert not Adam(slots, 0.1).folds_products(1)
 
 
 def test_one_thread_runs_the_block_on_one_blas_thread_and_restores_the_count():

@@ -116,16 +116,14 @@ class Dense(Layer):
         (None when need_input_grad is False: skips the (batch, fan_in) product).
 
         Given a `products` list (a training step whose optimizer folds products into its
-        update), grads["W"] is not written: its product is appended there instead, except
-        for a single sample, whose outer product is written as usual."""
+        update), grads["W"] is not written: its product is appended there instead."""
         if self._x is None:
             raise self._no_forward_yet()
-        if len(grad_z) == 1:  # an outer product: OpenBLAS's GEMM with K = 1 measured 4.5x slower
-            np.multiply(self._x.T, grad_z, out=self.grads["W"])
-        elif products is not None:
-            products.append(GradientProduct(self.grads["W"], self._x, grad_z))
+        product = GradientProduct(self.grads["W"], self._x, grad_z)
+        if products is not None:
+            products.append(product)
         else:
-            np.matmul(self._x.T, grad_z, out=self.grads["W"])  # the arrays the optimizer holds
+            product.compute()  # into the array the optimizer holds
         np.add.reduce(grad_z, axis=0, out=self.grads["b"])  # np.sum's wrapper: ~2 µs a call
         return grad_z @ self.params["W"].T if need_input_grad else None
 

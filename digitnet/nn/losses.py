@@ -124,6 +124,15 @@ class MeanSquaredError(Loss):
         grad_out /= output.shape[0]
         return grad_out
 
+    def value_and_gradient(
+        self, output: np.ndarray, y_onehot: np.ndarray
+    ) -> tuple[float, np.ndarray]:
+        diff = output - _check_shapes(output, y_onehot)
+        value = float(np.vdot(diff, diff) / (2 * output.shape[0]))
+        if output.shape[0] > 1:  # one sample per step (seed000): nothing to divide
+            diff /= output.shape[0]
+        return value, diff
+
     def probabilities(self, output: np.ndarray) -> np.ndarray:
         probs = np.maximum(output, 0)
         row_sums = probs.sum(axis=1, keepdims=True)

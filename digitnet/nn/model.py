@@ -18,6 +18,7 @@ from digitnet.nn.layer_types import layers_from_specs
 from digitnet.nn.layers import Layer
 from digitnet.nn.losses import Loss, loss_from_name
 from digitnet.nn.optim import Optimizer, Slot, clip_grad_norm
+from digitnet.nn.step_plan import StepPlan, compile_step
 
 ONE_THREAD_BATCH = 8  # inference on at most this many images runs BLAS on one thread
 
@@ -38,6 +39,7 @@ class Sequential:
         self.temperature = 1.0
         self.min_confidence = 0.0
         self._checked_param: int | None = None  # see _check_optimizer
+        self._step_plans: dict[tuple, StepPlan | None] = {}  # see _step_plan
         if not self.layers:
             raise ConfigError("a network needs at least one layer")
         strangers = [layer for layer in self.layers if not isinstance(layer, Layer)]
@@ -227,17 +229,42 @@ class Sequential:
                 f"train_step takes float inputs (pixels in 0-1: to_inputs), got {x_dtype}"
             )
         self._check_optimizer(optimizer)
+        x = np.ascontiguousarray(x, dtype=self.dtype)
+        plan = self._step_plan(optimizer, x, clip_norm, start)
+        if plan is not None:
+            return plan.run(x, y_onehot)
         stages = self.training_stages(start)
         output = self._forward_through(stages, x, training=True)
         value, grad_out = self.loss.value_and_gradient(output, y_onehot)
         if not math.isfinite(value):
             return value
-        products = fused.gradient_products(optimizer, clip_norm)
+        products = fused.gradient_products(optimizer, clip_norm, len(x))
         fused.backward_to_first_learned(stages, grad_out, products)
         if clip_norm is not None:
             clip_grad_norm(self.named_params(), clip_norm)
         optimizer.step(products or ())
         return value
+
+    def _step_plan(
+        self, optimizer: Optimizer, x: np.ndarray, clip_norm: float | None, start: int
+    ) -> StepPlan | None:
+        """The compiled step (nn/step_plan.py) for these layers, optimizer and batch shape,
+        built at its first step and kept; None where it does not cover the step."""
+        key = (tuple(map(id, self.layers)), id(optimizer), x.shape, clip_norm, start)
+        plans = self._step_plans
+        if key in plans:
+            plan = plans[key]
+            if plan is None or plan.fits():
+                return plan
+        if len(plans) >= 8:  # shapes come and go (an epoch's last, smaller batch)
+            plans.clear()
+        plan = plans[key] = compile_step(self, optimizer, x, clip_norm, start)
+        return plan
+
+    def __getstate__(self) -> dict:
+        """For copy and pickle: without the compiled steps, whose BLAS calls are bound to
+        this model's own arrays."""
+        return {**self.__dict__, "_step_plans": {}}
 
     def _check_optimizer(self, optimizer: Optimizer) -> None:
         """ConfigError unless the optimizer's first slot is one of this model's parameters

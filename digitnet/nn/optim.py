@@ -55,10 +55,9 @@ class Optimizer:
             key: [np.zeros_like(slot.param) for slot in self.slots] for key in self.state_names
         }
 
-    @property
-    def folds_products(self) -> bool:
-        """Whether this optimizer updates from a weight gradient left as a product without
-        forming it (SGD with momentum; docs/math.md): train_step leaves products only then."""
+    def folds_products(self, rows: int) -> bool:
+        """Whether this optimizer updates from a weight gradient left as a product over `rows`
+        samples without forming it (docs/math.md): train_step leaves products only then."""
         return False
 
     def step(self, products: Sequence[GradientProduct] = ()) -> None:
@@ -81,7 +80,7 @@ class Optimizer:
             product = pending.pop(id(slot.grad), None)
             if product is None:
                 self._update(i, slot)
-            elif self.folds_products:
+            elif self.folds_products(len(product.left)):
                 self._update_from_product(i, slot, product)
             else:
                 product.compute()
@@ -197,17 +196,25 @@ class SGD(Optimizer):
         else:
             descend(-self.learning_rate)
 
-    @property
-    def folds_products(self) -> bool:
-        """With momentum, not Nesterov (which reads grad twice). Without momentum the product
-        would accumulate into the weights themselves, block by block of the batch: a full
-        batch of 60,000 adds ~200 partial sums, each rounded to the weights' precision."""
-        return bool(self.momentum) and not self.nesterov
+    def folds_products(self, rows: int) -> bool:
+        """With momentum, not Nesterov (which reads grad twice). Without momentum, only one
+        sample's product (an outer product, added to the weights by GER with one rounding): a
+        larger one would accumulate into the weights themselves, block by block of the batch,
+        and a full batch of 60,000 adds ~200 partial sums, each rounded to the weights'
+        precision."""
+        if self.nesterov:
+            return False
+        return bool(self.momentum) or rows == 1
 
     def _update_from_product(self, i: int, slot: Slot, product: GradientProduct) -> None:
         """The same update with grad = product, one BLAS pass over the weights for it: GEMM's
-        C = α·AᵀB + β·C takes momentum as β."""
+        C = α·AᵀB + β·C takes momentum as β (and 1 without momentum, C being the weights)."""
         decay = self.weight_decay if slot.decay else 0.0
+        if not self.momentum:  # param − lr·(grad + decay·param)
+            if decay:
+                slot.param *= 1.0 - self.learning_rate * decay
+            product.into(slot.param, -self.learning_rate, 1.0)
+            return
         velocity = self.state["velocity"][i]
         product.into(velocity, 1.0, self.momentum)  # velocity = momentum·velocity + grad
         if decay:

@@ -275,7 +275,7 @@ def test_a_frozen_layer_keeps_its_weights_and_gets_its_gradient():
     x, y = rng.standard_normal((4, 6)), one_hot(rng.integers(0, 3, 4), 3)
     head = [slot for slot in model.named_params() if slot.name.startswith("2.")]
     optimizer = SGD(head, 0.1, momentum=0.9)
-    assert optimizer.folds_products(len(x))
+    assert optimizer.folds_products
     before = model.get_weights()
     model.train_step(x, y, optimizer)
     twin.backward(twin.loss.value_and_gradient(twin.forward(x, training=True), y)[1])
@@ -317,17 +317,26 @@ def test_alpha_zero_skips_the_product_alike_in_blas_and_numpy(backend):
     np.testing.assert_array_equal(y, 1.0)
 
 
-def test_sgd_folds_products_with_momentum_and_plain_sgd_only_one_samples():
-    """Plain SGD would add a batch's product into the weights block by block, each partial
-    sum rounded to the weights' precision; one sample's is a single outer product (GER).
-    Nesterov and Adam need grad."""
+def test_only_sgd_with_momentum_folds_products():
+    """Plain SGD would add the product into the weights block by block of a large batch,
+    each partial sum rounded to the weights' precision; Nesterov and Adam need grad."""
     slots = build_mlp([4, 3, 2], activation="relu", rng=np.random.default_rng(9)).named_params()
-    assert SGD(slots, 0.1, momentum=0.9).folds_products(128)
-    assert SGD(slots, 0.1, momentum=0.9).folds_products(1)
-    assert SGD(slots, 0.1).folds_products(1)
-    assert not SGD(slots, 0.1).folds_products(2)
-    assert not SGD(slots, 0.1, momentum=0.9, nesterov=True).folds_products(1)
-    assert not Adam(slots, 0.1).folds_products(1)
+    assert SGD(slots, 0.1, momentum=0.9).folds_products
+    assert not SGD(slots, 0.1).folds_products
+    assert not SGD(slots, 0.1, momentum=0.9, nesterov=True).folds_products
+    assert not Adam(slots, 0.1).folds_products
+
+
+def test_one_samples_gradient_is_the_rounded_outer_product_bit_for_bit(backend):
+    """GER into zeros gives NumPy's x_i·g_j exactly: plain SGD's per-sample runs (the
+    seed000 preset) stay bit for bit what they were with NumPy's outer product."""
+    rng = np.random.default_rng(10)
+    layer = Dense(784, 16, rng=rng)
+    x, grad_z = rng.random((1, 784), dtype=np.float32), rng.standard_normal((1, 16), np.float32)
+    layer.grads["W"][...] = np.nan  # overwritten, not added to
+    layer.forward(x)
+    layer.backward(grad_z)
+    np.testing.assert_array_equal(layer.grads["W"], np.multiply(x.T, grad_z))
 
 
 def test_one_thread_runs_the_block_on_one_blas_thread_and_restores_the_count():

@@ -4,9 +4,9 @@ Two fusions compute the same step from fewer passes over the activations (docs/m
 benchmarks/profile_step.py measures them):
 - the first layer with parameters, when it is a Conv2D followed by a BatchNorm that
   conv_batchnorm.fusable accepts, trains as one ConvBatchNorm stage;
-- with an optimiser that folds products into its update (SGD with momentum; plain SGD on
-  one sample) and no gradient clipping, Dense layers leave their weight gradient as a
-  product (x, grad_z) that the update consumes instead of forming grads["W"].
+- with an optimiser that folds products into its update (SGD with momentum) and no gradient
+  clipping, Dense layers leave their weight gradient as a product (x, grad_z) that the
+  update consumes instead of forming grads["W"].
 Everything else runs layer by layer, through the layers' one backward(grad, *,
 need_input_grad=True).
 """
@@ -41,11 +41,10 @@ def training_stages(layers: Sequence[Layer]) -> list[Stage]:
     return [*layers[:first], ConvBatchNorm(*layers[first : first + 2]), *layers[first + 2 :]]
 
 
-def gradient_products(optimizer: Optimizer, clip_norm: float | None, rows: int) -> list | None:
+def gradient_products(optimizer: Optimizer, clip_norm: float | None) -> list | None:
     """An empty list for Dense layers to leave their weight gradients in, when the optimiser
-    folds products over a batch of `rows` into its update and no clipping needs every
-    gradient formed; else None."""
-    return [] if clip_norm is None and optimizer.folds_products(rows) else None
+    folds products into its update and no clipping needs every gradient formed; else None."""
+    return [] if optimizer.folds_products and clip_norm is None else None
 
 
 def backward_options(stage: Stage, first: bool, products: list[GradientProduct] | None) -> dict:

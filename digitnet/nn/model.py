@@ -40,6 +40,7 @@ class Sequential:
         self.min_confidence = 0.0
         self._checked_param: int | None = None  # see _check_optimizer
         self._step_plans: dict[tuple, StepPlan | None] = {}  # see _step_plan
+        self._last_plan: StepPlan | None = None
         if not self.layers:
             raise ConfigError("a network needs at least one layer")
         strangers = [layer for layer in self.layers if not isinstance(layer, Layer)]
@@ -221,6 +222,9 @@ class Sequential:
         holds another model's parameters. y_onehot's rows are target probabilities (one-hot);
         only their shape is checked, since checking their values would cost every step.
         """
+        plan = self._last_plan  # the common case first: the same step as the last one
+        if plan is not None and plan.takes(self, optimizer, x, clip_norm, start):
+            return plan.run(x, y_onehot)
         if len(x) == 0:
             raise ValueError("train_step needs at least one sample; the batch is empty")
         x_dtype = np.asarray(x).dtype
@@ -230,7 +234,7 @@ class Sequential:
             )
         self._check_optimizer(optimizer)
         x = np.ascontiguousarray(x, dtype=self.dtype)
-        plan = self._step_plan(optimizer, x, clip_norm, start)
+        plan = self._last_plan = self._step_plan(optimizer, x, clip_norm, start)
         if plan is not None:
             return plan.run(x, y_onehot)
         stages = self.training_stages(start)
@@ -238,7 +242,7 @@ class Sequential:
         value, grad_out = self.loss.value_and_gradient(output, y_onehot)
         if not math.isfinite(value):
             return value
-        products = fused.gradient_products(optimizer, clip_norm, len(x))
+        products = fused.gradient_products(optimizer, clip_norm)
         fused.backward_to_first_learned(stages, grad_out, products)
         if clip_norm is not None:
             clip_grad_norm(self.named_params(), clip_norm)
@@ -264,7 +268,7 @@ class Sequential:
     def __getstate__(self) -> dict:
         """For copy and pickle: without the compiled steps, whose BLAS calls are bound to
         this model's own arrays."""
-        return {**self.__dict__, "_step_plans": {}}
+        return {**self.__dict__, "_step_plans": {}, "_last_plan": None}
 
     def _check_optimizer(self, optimizer: Optimizer) -> None:
         """ConfigError unless the optimizer's first slot is one of this model's parameters

@@ -55,9 +55,10 @@ class Optimizer:
             key: [np.zeros_like(slot.param) for slot in self.slots] for key in self.state_names
         }
 
-    def folds_products(self, rows: int) -> bool:
-        """Whether this optimizer updates from a weight gradient left as a product over `rows`
-        samples without forming it (docs/math.md): train_step leaves products only then."""
+    @property
+    def folds_products(self) -> bool:
+        """Whether this optimizer updates from a weight gradient left as a product without
+        forming it (SGD with momentum; docs/math.md): train_step leaves products only then."""
         return False
 
     def step(self, products: Sequence[GradientProduct] = ()) -> None:
@@ -80,7 +81,7 @@ class Optimizer:
             product = pending.pop(id(slot.grad), None)
             if product is None:
                 self._update(i, slot)
-            elif self.folds_products(len(product.left)):
+            elif self.folds_products:
                 self._update_from_product(i, slot, product)
             else:
                 product.compute()
@@ -196,25 +197,20 @@ class SGD(Optimizer):
         else:
             descend(-self.learning_rate)
 
-    def folds_products(self, rows: int) -> bool:
-        """With momentum, not Nesterov (which reads grad twice). Without momentum, only one
-        sample's product (an outer product, added to the weights by GER with one rounding): a
-        larger one would accumulate into the weights themselves, block by block of the batch,
-        and a full batch of 60,000 adds ~200 partial sums, each rounded to the weights'
-        precision."""
-        if self.nesterov:
-            return False
-        return bool(self.momentum) or rows == 1
+    @property
+    def folds_products(self) -> bool:
+        """With momentum, not Nesterov (which reads grad twice). Without momentum the product
+        would accumulate into the weights themselves, block by block of the batch: a full
+        batch of 60,000 adds ~200 partial sums, each rounded to the weights' precision. (For
+        one sample, GER could add it with one rounding; forming it first keeps the seed
+        presets' per-sample runs, whose float32 trajectories any rounding change moves,
+        bit for bit as they were.)"""
+        return bool(self.momentum) and not self.nesterov
 
     def _update_from_product(self, i: int, slot: Slot, product: GradientProduct) -> None:
         """The same update with grad = product, one BLAS pass over the weights for it: GEMM's
-        C = α·AᵀB + β·C takes momentum as β (and 1 without momentum, C being the weights)."""
+        C = α·AᵀB + β·C takes momentum as β (GER, after scaling, for one sample)."""
         decay = self.weight_decay if slot.decay else 0.0
-        if not self.momentum:  # param − lr·(grad + decay·param)
-            if decay:
-                slot.param *= 1.0 - self.learning_rate * decay
-            product.into(slot.param, -self.learning_rate, 1.0)
-            return
         velocity = self.state["velocity"][i]
         product.into(velocity, 1.0, self.momentum)  # velocity = momentum·velocity + grad
         if decay:

@@ -101,9 +101,12 @@ class _DenseStage:
         fan_in, fan_out = self.W.shape
         size_W = fan_in * fan_out
         if self.rows == 1:  # an outer product, added by GER (Dense's one-sample product)
-            if self.v_W is None:
-                self._ger(ROW_MAJOR, fan_in, fan_out, -lr, x_at, 1, self._grad_out_at, 1,
-                          self._W_at, fan_out)  # fmt: skip
+            if self.v_W is None:  # formed first, into zeros, as the layers' path does
+                grad_W = self.layer.grads["W"]
+                grad_W.fill(0.0)
+                self._ger(ROW_MAJOR, fan_in, fan_out, 1.0, x_at, 1, self._grad_out_at, 1,
+                          self._grad_W_at, fan_out)  # fmt: skip
+                self._axpy(size_W, -lr, self._grad_W_at, 1, self._W_at, 1)
             else:
                 self.v_W *= self.momentum
                 self._ger(ROW_MAJOR, fan_in, fan_out, 1.0, x_at, 1, self._grad_out_at, 1,
@@ -157,6 +160,22 @@ class StepPlan:
         self._row_max = np.empty((rows, 1), dtype)
         self._row_sum = np.empty((rows, 1), dtype)
         self._shifted = np.empty_like(out)
+
+    def takes(self, model, optimizer, x, clip_norm: float | None, start: int) -> bool:
+        """Whether this is the step the plan was built for: the same model layers, optimizer
+        and parameter arrays, and an input of its shape and dtype, contiguous. Checked before
+        anything else in train_step, so it does not look up the plan by key."""
+        if optimizer is not self.optimizer or clip_norm is not None or start != 0:
+            return False
+        if type(x) is not np.ndarray or x.shape != self.shape or x.dtype != self.dtype:
+            return False
+        layers = model.layers
+        if len(layers) != len(self.layers) or not x.flags.c_contiguous:
+            return False
+        for mine, theirs in zip(self.layers, layers):
+            if mine is not theirs:
+                return False
+        return self.fits()
 
     def fits(self) -> bool:
         """Whether the layers still hold the parameter arrays this plan updates (train_step

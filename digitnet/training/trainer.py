@@ -123,11 +123,8 @@ class Trainer:
             **self._optimizer_kwargs(),
         )
         self.full_batch = self.batch_size >= n
-        self.y = (
-            one_hot(self.labels, self.n_classes, dtype=self.x.dtype.type)
-            if self.full_batch
-            else None
-        )
+        # every target row once (n x 10 floats): a batch gathers its rows, as it does its images
+        self.y = one_hot(self.labels, self.n_classes, dtype=self.x.dtype.type)
 
     def _optimizer_kwargs(self) -> dict:
         kwargs: dict = {"learning_rate": self.config.learning_rate}
@@ -165,14 +162,7 @@ class Trainer:
                     return TrainResult(state.history, state, "interrupted")
                 x_batch, y_batch = self._batch(x, order, positions)
                 self.optimizer.learning_rate = self.schedule(state.step)
-                with np.errstate(over="ignore", invalid="ignore"):  # divergence is checked below
-                    loss = self.model.train_step(
-                        x_batch,
-                        y_batch,
-                        self.optimizer,
-                        clip_norm=self.config.clip_norm,
-                        start=start,
-                    )
+                loss = self._step(x_batch, y_batch, start)
                 if not math.isfinite(loss):
                     self.model.set_state(good_weights)
                     message = (
@@ -206,6 +196,13 @@ class Trainer:
         self._restore_best(state)
         return TrainResult(state.history, state, "completed")
 
+    def _step(self, x_batch: np.ndarray, y_batch: np.ndarray, start: int) -> float:
+        """One train_step; overflow is not warned about, as divergence is checked after it."""
+        with np.errstate(over="ignore", invalid="ignore"):
+            return self.model.train_step(
+                x_batch, y_batch, self.optimizer, clip_norm=self.config.clip_norm, start=start
+            )
+
     def _restore_best(self, state: TrainState) -> None:
         """With early stopping on, finish with the weights of the best validation epoch."""
         if self.config.patience is not None and state.best_weights is not None:
@@ -222,13 +219,11 @@ class Trainer:
         self, x: np.ndarray, order: np.ndarray | None, positions: slice
     ) -> tuple[np.ndarray, np.ndarray]:
         if self.full_batch:
-            assert self.y is not None
             x_batch, y_batch = x, self.y
         else:
             assert order is not None
             indices = order[positions]
-            x_batch = x[indices]
-            y_batch = one_hot(self.labels[indices], self.n_classes, dtype=self.x.dtype.type)
+            x_batch, y_batch = x[indices], self.y[indices]
         if self.augment is not None:
             x_batch = self.augment(x_batch)
         return x_batch, y_batch

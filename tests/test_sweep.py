@@ -229,6 +229,14 @@ def test_kept_trial_models_become_an_ensemble_of_the_best(tmp_path):
     assert_one_line_error(other, "no study named 'x'")
     nowhere = run_cli("ensemble", "--from-study", str(tmp_path / "no"), "--out", str(ens))
     assert_one_line_error(nowhere, "no study here")
+    one = run_cli("ensemble", "--from-study", str(out), "--top", "1", "--out", str(ens))
+    assert one.returncode == 2 and "at least two members" in one.stderr
+
+    moved = tmp_path / "moved"
+    out.rename(moved)  # the study records absolute paths: found again in the moved folder
+    again = run_cli("ensemble", "--from-study", str(moved), "--top", "2", "--out", str(ens))
+    assert again.returncode == 0, again.stderr
+    assert str(moved / "trials") in again.stderr
 
 
 def test_ensemble_from_a_study_without_optuna_says_what_to_install(tmp_path):

@@ -38,8 +38,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "(digitnet sweep --keep-models)",
     )  # fmt: skip
     parser.add_argument(
-        "--top", type=positive_int, default=5,
-        help="how many of the study's best trials become members (default 5)",
+        "--top", type=at_least_two, default=5,
+        help="how many of the study's best trials become members (2 or more; default 5)",
     )  # fmt: skip
     parser.add_argument("--out", required=True, metavar="FILE", help="the ensemble model file")
     parser.add_argument(
@@ -94,12 +94,20 @@ def run(args: argparse.Namespace) -> int:
 
 def _study_members(where: str, name: str | None, top: int) -> list[str]:
     """The kept model files of the study's `top` best trials, best first (progress on stderr)."""
-    from digitnet.sweep.results import kept_models, load_existing_study
+    from digitnet.sweep.results import kept_models, load_existing_study, study_folder
 
-    chosen = kept_models(load_existing_study(where, name), top)
+    chosen = kept_models(load_existing_study(where, name), top, study_folder(where))
     for number, value, path in chosen:
         print(f"trial {number}: validation accuracy {value:.2%}: {path}", file=sys.stderr)
     return [str(path) for _, _, path in chosen]
+
+
+def at_least_two(text: str) -> int:
+    """argparse type for --top: an ensemble has two members or more."""
+    value = positive_int(text)
+    if value < 2:
+        raise argparse.ArgumentTypeError(f"an ensemble needs at least two members, got {value}")
+    return value
 
 
 def _weights(text: str | None, n: int) -> list[float] | None:

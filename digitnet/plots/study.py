@@ -65,5 +65,8 @@ def plot_param_importances(
     ax.bar_label(bars, labels=[f"{100 * share:.1f}%" for share in shares], padding=3)
     ax.set_xlim(0, 115)
     ax.xaxis.set_major_formatter(PercentFormatter(100, decimals=0))
-    ax.set_xlabel("importance (share of the variation in validation accuracy)", fontsize=11)
+    ax.set_xlabel(
+        "importance (PED-ANOVA: how much the best trials' values differ from all trials')",
+        fontsize=11,
+    )
     return save(figure, path)

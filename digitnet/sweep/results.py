@@ -13,6 +13,7 @@ from digitnet.sweep.study import (
     DEFAULT_STUDY,
     MODEL_ATTR,
     STUDY_FILE,
+    TRIALS_FOLDER,
     Sweep,
     finished_trials,
     first_line,
@@ -43,21 +44,34 @@ def load_existing_study(where: str, name: str | None = None):
         raise ConfigError(f"{where}: cannot open the study ({first_line(error)})") from None
 
 
-def kept_models(study, top: int) -> list[tuple[int, float, Path]]:
+def kept_models(study, top: int, folder: Path | None = None) -> list[tuple[int, float, Path]]:
     """(trial number, validation accuracy, model file) of the `top` best complete trials whose
-    model was kept (digitnet sweep --keep-models), best first; ConfigError if fewer exist."""
+    model was kept (digitnet sweep --keep-models), best first; ConfigError if fewer exist.
+    A model no longer where the sweep wrote it is looked for in `folder`/trials (the study's
+    --out folder, moved since)."""
     complete = [t for t in study.get_trials(deepcopy=False) if t.state.name == "COMPLETE"]
-    kept = [
-        (t.number, t.value, Path(t.user_attrs[MODEL_ATTR]))
-        for t in sorted(complete, key=lambda t: -t.value)
-        if MODEL_ATTR in t.user_attrs and os.path.isfile(t.user_attrs[MODEL_ATTR])
-    ]
+    kept = []
+    for trial in sorted(complete, key=lambda t: -t.value):
+        if MODEL_ATTR not in trial.user_attrs:
+            continue
+        path = Path(trial.user_attrs[MODEL_ATTR])
+        if not path.is_file() and folder is not None:
+            path = folder / TRIALS_FOLDER / path.name
+        if path.is_file():
+            kept.append((trial.number, trial.value, path))
     if len(kept) < top:
         raise ConfigError(
             f"the study {study.study_name!r} has {len(kept)} kept model(s), fewer than --top "
             f"{top}: run digitnet sweep with --keep-models for more trials"
         )
     return kept[:top]
+
+
+def study_folder(where: str) -> Path | None:
+    """The folder of a study given as a --out folder or a journal file; None for a URL."""
+    if "://" in where:
+        return None
+    return Path(where) if os.path.isdir(where) else Path(where).parent
 
 
 def study_history(study) -> list[tuple[int, str, float]]:

@@ -225,13 +225,17 @@ def run_sweep(
         if sweep.keep_models and math.isfinite(value):
             path = sweep.trial_path(trial.number)
             path.parent.mkdir(parents=True, exist_ok=True)
-            saved = save_model(path, outcome.model, meta).resolve()  # any folder can find it
+            # absolute, so that a study in a database finds it from any folder; kept_models
+            # also looks in the study's own folder, should the --out folder have moved
+            saved = save_model(path, outcome.model, meta).resolve()
             trial.set_user_attr(MODEL_ATTR, str(saved))
         if math.isfinite(value) and value > _best_value(study):
             save_model(sweep.best_path, outcome.model, meta)
         return value
 
     remaining = sweep.trials - len(finished_trials(study))
+    if sweep.keep_models:  # there from the start, for a user watching it fill
+        (sweep.out / TRIALS_FOLDER).mkdir(parents=True, exist_ok=True)
     if remaining > 0:
         stop_at = optuna.study.MaxTrialsCallback(sweep.trials, states=_states(optuna))
         callbacks = [stop_at] + ([lambda _, trial: on_trial(trial)] if on_trial else [])

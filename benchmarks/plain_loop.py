@@ -1,14 +1,18 @@
-"""digitnet's training step raced against the plainest NumPy loop, on small networks.
+"""digitnet's training step raced against the plainest NumPy loop (and PyTorch), on the
+workloads where the fixed cost per step shows: seed000's one sample per step, seed003's full
+batch, and small and large minibatch MLPs.
 
-The plain loop is the textbook one: forward, backward and update written out for an MLP, in
-float32, nothing fused or preallocated. It is the reference for digitnet's fixed cost per step
-(checks, dispatch, calls), which dominates where the arrays are small. Both train the same
-network from the same weights on the same sample order, and must end at the same cost.
+The plain loop is the textbook one (plain_mlp.py): forward, backward and update written out,
+float32, nothing fused or preallocated. All train the same network from the same weights on
+the same sample order, step for step the same computation (tests/test_benchmark_references.py);
+over thousands of float32 steps their roundings let the runs drift apart, so the final costs
+they report agree only roughly.
 
     python benchmarks/plain_loop.py            # median of 3 repeats; writes results/plain_loop.*
     python benchmarks/plain_loop.py --quick    # fewer steps, for a look
 
-Run it alone: on 2 cores anything beside it distorts the times.
+speed.py runs the per-sample and full-batch workloads in its own run, beside PyTorch. Run it
+alone: on 2 cores anything beside it distorts the times.
 """
 
 from __future__ import annotations
@@ -18,13 +22,14 @@ import json
 import statistics
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from machine import machine_info  # noqa: E402
+from plain_mlp import PlainMLP  # noqa: E402
 
 from digitnet.data.datasets import load_mnist  # noqa: E402
 from digitnet.data.preprocess import one_hot, to_inputs  # noqa: E402
@@ -45,9 +50,22 @@ class Workload:
     steps: int
 
 
+SEED000 = Workload(
+    "seed000: 784-16-16-10 sigmoid, per sample",
+    (784, 16, 16, 10),
+    "sigmoid",
+    "sigmoid",
+    "sgd",
+    0.9,
+    1,
+    10_000,
+)
+SEED003 = Workload(
+    "seed003: 784-10-10 ReLU, full batch", (784, 10, 10), "relu", "softmax", "sgd", 0.1, 60_000, 20
+)
 WORKLOADS = (
-    Workload("seed000: 784-16-16-10 sigmoid, per sample", (784, 16, 16, 10), "sigmoid",
-             "sigmoid", "sgd", 0.9, 1, 20_000),
+    SEED000,
+    SEED003,
     Workload("784-128-10 ReLU, batch 128, momentum", (784, 128, 10), "relu", "softmax",
              "momentum", 0.01, 128, 469),
     Workload("784-800-10 ReLU, batch 128, momentum", (784, 800, 10), "relu", "softmax",
@@ -81,78 +99,82 @@ def run_digitnet(work: Workload, x: np.ndarray, y: np.ndarray, seed: int) -> tup
     return time.perf_counter() - started, float(np.mean(costs[-len(costs) // 10 :]))
 
 
-def sigmoid(z: np.ndarray) -> np.ndarray:
-    return 1.0 / (1.0 + np.exp(-z))
-
-
 def run_plain(work: Workload, x: np.ndarray, y: np.ndarray, seed: int) -> tuple[float, float]:
     """The textbook loop on the same initial weights (taken from digitnet's model)."""
     model, _ = digitnet_model(work, seed)
-    dense = [layer for layer in model.layers if layer.params]
-    W = [layer.params["W"].copy() for layer in dense]
-    b = [layer.params["b"].copy() for layer in dense]
-    vW = [np.zeros_like(w) for w in W]
-    vb = [np.zeros_like(v) for v in b]
-    lr, costs = np.float32(work.learning_rate), []
+    plain = PlainMLP(model, work.activation, work.output, work.learning_rate,
+                     momentum=work.optimizer == "momentum")  # fmt: skip
+    costs = []
     started = time.perf_counter()
     for step in range(work.steps):
         at = (step * work.batch) % (len(x) - work.batch + 1)
-        xb, yb = x[at : at + work.batch], y[at : at + work.batch]
-        acts = [xb]
-        for i in range(len(W)):
-            z = acts[-1] @ W[i] + b[i]
-            if i < len(W) - 1:
-                a = sigmoid(z) if work.activation == "sigmoid" else np.maximum(z, 0)
-            elif work.output == "sigmoid":
-                a = sigmoid(z)
-            else:
-                e = np.exp(z - z.max(axis=1, keepdims=True))
-                a = e / e.sum(axis=1, keepdims=True)
-            acts.append(a)
-        out, n = acts[-1], len(xb)
-        if work.output == "sigmoid":  # quadratic cost: mean over samples of ½‖a − y‖²
-            costs.append(float(0.5 * np.sum((out - yb) ** 2) / n))
-            delta = (out - yb) * out * (1 - out) / n
-        else:
-            costs.append(float(-np.sum(yb * np.log(out + 1e-12)) / n))
-            delta = (out - yb) / n
-        for i in range(len(W) - 1, -1, -1):
-            gW, gb = acts[i].T @ delta, delta.sum(axis=0)
-            if i > 0:
-                g = delta @ W[i].T
-                a = acts[i]
-                delta = g * a * (1 - a) if work.activation == "sigmoid" else g * (a > 0)
-            if work.optimizer == "momentum":
-                vW[i] = 0.9 * vW[i] - lr * gW
-                vb[i] = 0.9 * vb[i] - lr * gb
-                W[i] += vW[i]
-                b[i] += vb[i]
-            else:
-                W[i] -= lr * gW
-                b[i] -= lr * gb
+        costs.append(plain.step(x[at : at + work.batch], y[at : at + work.batch]))
     return time.perf_counter() - started, float(np.mean(costs[-len(costs) // 10 :]))
 
 
-def race(work: Workload, x: np.ndarray, y: np.ndarray, repeats: int) -> dict:
-    """Alternating repeats of both, so drifts in the machine's speed hit both alike."""
-    times: dict[str, list[float]] = {"digitnet": [], "plain": []}
+def run_torch(work: Workload, x: np.ndarray, y: np.ndarray, seed: int) -> tuple[float, float]:
+    """PyTorch (CPU) on the same initial weights, one optimiser step per batch."""
+    import torch
+
+    model, _ = digitnet_model(work, seed)
+    dense = [layer for layer in model.layers if layer.params]
+    linears = [torch.nn.Linear(*layer.params["W"].shape) for layer in dense]
+    with torch.no_grad():
+        for linear, layer in zip(linears, dense, strict=True):
+            linear.weight.copy_(torch.from_numpy(layer.params["W"].T.copy()))
+            linear.bias.copy_(torch.from_numpy(layer.params["b"]))
+    hidden = torch.sigmoid if work.activation == "sigmoid" else torch.relu
+    momentum = 0.9 if work.optimizer == "momentum" else 0.0
+    params = [p for linear in linears for p in linear.parameters()]
+    optimizer = torch.optim.SGD(params, lr=work.learning_rate, momentum=momentum)
+    x_t, y_t = torch.from_numpy(x), torch.from_numpy(y)
+    labels = y_t.argmax(dim=1)
+    costs = []
+    started = time.perf_counter()
+    for step in range(work.steps):
+        at = (step * work.batch) % (len(x) - work.batch + 1)
+        out = x_t[at : at + work.batch]
+        for linear in linears[:-1]:
+            out = hidden(linear(out))
+        out = linears[-1](out)
+        if work.output == "sigmoid":  # quadratic cost, as digitnet's mse
+            cost = 0.5 * ((torch.sigmoid(out) - y_t[at : at + work.batch]) ** 2).sum() / len(out)
+        else:
+            cost = torch.nn.functional.cross_entropy(out, labels[at : at + work.batch])
+        optimizer.zero_grad(set_to_none=True)
+        cost.backward()
+        optimizer.step()
+        costs.append(cost.item())
+    return time.perf_counter() - started, float(np.mean(costs[-len(costs) // 10 :]))
+
+
+RUNNERS = {"digitnet": run_digitnet, "plain": run_plain, "PyTorch": run_torch}
+
+
+def race(work: Workload, x: np.ndarray, y: np.ndarray, repeats: int,
+         frameworks: tuple[str, ...] = ("digitnet", "plain")) -> dict:  # fmt: skip
+    """Alternating repeats of each framework (who goes first rotating), so that drifts in the
+    machine's speed hit all alike; medians of the repeats."""
+    times: dict[str, list[float]] = {name: [] for name in frameworks}
     costs = {}
-    for _ in range(repeats):
-        for name, runner in (("digitnet", run_digitnet), ("plain", run_plain)):
-            seconds, cost = runner(work, x, y, seed=0)
+    for repeat in range(repeats):
+        turn = frameworks[repeat % len(frameworks) :] + frameworks[: repeat % len(frameworks)]
+        for name in turn:
+            seconds, cost = RUNNERS[name](work, x, y, seed=0)
             times[name].append(seconds)
             costs[name] = cost
     medians = {name: statistics.median(values) for name, values in times.items()}
-    return {
+    row = {
         "workload": work.name,
         "steps": work.steps,
         "batch": work.batch,
-        "digitnet_us_per_step": round(1e6 * medians["digitnet"] / work.steps, 1),
-        "plain_us_per_step": round(1e6 * medians["plain"] / work.steps, 1),
-        "digitnet_over_plain": round(medians["plain"] / medians["digitnet"], 2),
+        "us_per_step": {name: round(1e6 * t / work.steps, 1) for name, t in medians.items()},
         "final_cost": {name: round(cost, 5) for name, cost in costs.items()},
         "seconds": {name: [round(t, 3) for t in values] for name, values in times.items()},
     }
+    others = [name for name in frameworks if name != "digitnet"]
+    row["digitnet_over"] = {name: round(medians[name] / medians["digitnet"], 2) for name in others}
+    return row
 
 
 def markdown(rows: list[dict], machine: str, date: str) -> str:
@@ -164,9 +186,10 @@ def markdown(rows: list[dict], machine: str, date: str) -> str:
         "|---|---|---|---|",
     ]
     for row in rows:
+        steps = row["us_per_step"]
         lines.append(
-            f"| {row['workload']} | {row['digitnet_us_per_step']} | {row['plain_us_per_step']} "
-            f"| {row['digitnet_over_plain']:.2f}x |"
+            f"| {row['workload']} | {steps['digitnet']} | {steps['plain']} "
+            f"| {row['digitnet_over']['plain']:.2f}x |"
         )
     return "\n".join(lines) + "\n"
 
@@ -182,20 +205,19 @@ def main() -> None:
     rows = []
     for work in WORKLOADS:
         if args.quick:
-            work = Workload(**{**work.__dict__, "steps": max(50, work.steps // 10)})
+            work = replace(work, steps=max(5, work.steps // 10))
         row = race(work, x, y, 1 if args.quick else args.repeats)
         print(json.dumps(row), flush=True)
         rows.append(row)
     if args.quick:
         return
     info = machine_info()
-    date = info["date"]
     machine = f"{info['cpu']}, {info['cores']} cores, NumPy {info['numpy']}"
     RESULTS.mkdir(exist_ok=True)
     report = {"machine": info, "rows": rows}
     (RESULTS / "plain_loop.json").write_text(json.dumps(report, indent=2) + "\n")
-    (RESULTS / "plain_loop.md").write_text(markdown(rows, machine, date))
-    print(markdown(rows, machine, date))
+    (RESULTS / "plain_loop.md").write_text(markdown(rows, machine, info["date"]))
+    print(markdown(rows, machine, info["date"]))
 
 
 if __name__ == "__main__":

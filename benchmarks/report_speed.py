@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import statistics
 
-FRAMEWORKS = ("digitnet", "PyTorch", "scikit-learn")
+FRAMEWORKS = ("digitnet", "PyTorch", "scikit-learn", "plain loop")
+REFERENCES = (("plain loop", "plain"), ("PyTorch", "PyTorch"), ("scikit-learn", None))
 
 
 def _ratio(ours: float, theirs: float) -> str:
@@ -38,6 +39,44 @@ def _training_table(report: dict) -> list[str]:
                 f"| {rates['best_per_s']:,.0f} | {rates['epoch_seconds']:.2f} | {flops_cells} "
                 f"| {ratio} |"
             )
+    return lines
+
+
+def ratio_table(report: dict) -> list[str]:
+    """One row per workload: digitnet's speed over each reference's, medians of one run (the
+    small networks by time per step, the rest by images per second); "-" where not run."""
+    lines = [
+        "| workload | digitnet / plain NumPy loop | digitnet / PyTorch | digitnet / scikit-learn |",
+        "|---|---|---|---|",
+    ]
+    for row in report.get("small", []):
+        cells = []
+        for _, small_name in REFERENCES:
+            ratio = row["digitnet_over"].get(small_name) if small_name else None
+            cells.append("-" if ratio is None else f"{ratio:.2f}x")
+        lines.append(f"| {row['workload']} | {' | '.join(cells)} |")
+    for row in report["training"]:
+        ours = row["frameworks"]["digitnet"]["median_per_s"]
+        cells = []
+        for framework, _ in REFERENCES:
+            rates = row["frameworks"].get(framework)
+            cells.append("-" if rates is None else _ratio(ours, rates["median_per_s"]))
+        lines.append(f"| {row['workload']}, batch {report['batch']} | {' | '.join(cells)} |")
+    return lines
+
+
+def _small_table(rows: list[dict]) -> list[str]:
+    lines = [
+        "| workload | steps | digitnet µs/step | plain loop µs/step | PyTorch µs/step "
+        "| final cost (digitnet / plain / PyTorch) |",
+        "|---|---|---|---|---|---|",
+    ]
+    for row in rows:
+        steps, cost = row["us_per_step"], row["final_cost"]
+        lines.append(
+            f"| {row['workload']} | {row['steps']:,} | {steps['digitnet']} | {steps['plain']} "
+            f"| {steps['PyTorch']} | {cost['digitnet']} / {cost['plain']} / {cost['PyTorch']} |"
+        )
     return lines
 
 
@@ -114,7 +153,9 @@ def speed_markdown(report: dict) -> str:
         f"`{report['command']}`: NumPy {machine['numpy']} (BLAS: {machine['blas_threads']} "
         f"threads), PyTorch {machine['torch']} (CPU, {machine['torch_threads']} threads), "
         f"scikit-learn {machine['sklearn']}. "
-        "Ratios > 1x mean digitnet is faster.",
+        "Ratios > 1x mean digitnet is faster; medians of the repeats.",
+        "",
+        *ratio_table(report),
         "",
         "NumPy float32 matrix product: "
         + ", ".join(
@@ -143,6 +184,14 @@ def speed_markdown(report: dict) -> str:
             "",
         ]
         lines += _inference_table(report["inference"])
+    if "small" in report:
+        lines += [
+            "",
+            "Small networks, as their seeds train them (plain SGD; seed000 on one sample per "
+            "step, seed003 on all 60,000 at once), from the same weights in all three:",
+            "",
+            *_small_table(report["small"]),
+        ]
     if "scaling" in report:
         lines += ["", "Scaling (plot: benchmarks/results/scaling.png):", ""]
         lines += _scaling_table(report["scaling"])

@@ -13,7 +13,11 @@ Sections, each timed with the frameworks alternating so that all see the same ma
      initial weights, batch order, Adam and learning-rate schedule in PyTorch;
   4. inference: single-image latency with and without the photo preprocessing, and batch
      throughput over the 10,000 test images;
-  5. scaling of step time and memory with batch size and hidden width (a PNG).
+  5. scaling of step time and memory with batch size and hidden width (a PNG);
+  6. the small networks, where the fixed cost per step shows: seed000's 784-16-16-10, one
+     sample per step, and seed003's 784-10-10 on the full batch (plain_loop.py).
+The MLPs and small networks also race the plain NumPy loop (plain_mlp.py), the textbook
+forward, backward and update. The ratio table at the top of speed.md sums it all up.
 Repeats report the minimum and the median. Run it alone: anything beside it distorts the times.
 Writes benchmarks/results/speed.json, speed.md and scaling.png.
 """
@@ -26,6 +30,7 @@ import os
 import statistics
 import sys
 import tempfile
+from dataclasses import replace
 from functools import partial
 from pathlib import Path
 
@@ -36,6 +41,8 @@ sys.path.insert(0, str(HERE))
 
 from alongside import share_alongside  # noqa: E402
 from machine import machine_info  # noqa: E402
+from plain_loop import SEED000, SEED003  # noqa: E402
+from plain_loop import race as race_small  # noqa: E402
 from race import race_to_accuracy  # noqa: E402
 from report_speed import speed_markdown  # noqa: E402
 from scaling import plot_scaling, scaling_rows  # noqa: E402
@@ -44,13 +51,14 @@ from workloads import (  # noqa: E402
     BATCH,
     digitnet_runner,
     mlp_flops_per_sample,
+    plain_runner,
     sklearn_runner,
     torch_runner,
 )
 
 from digitnet.artifacts.atomic import write_text_atomically  # noqa: E402
 from digitnet.data.datasets import load_mnist  # noqa: E402
-from digitnet.data.preprocess import to_inputs  # noqa: E402
+from digitnet.data.preprocess import one_hot, to_inputs  # noqa: E402
 
 RESULTS = HERE / "results"
 MLPS = [(784, 128, 10), (784, 800, 10), (784, 512, 512, 10)]
@@ -136,7 +144,7 @@ def training(
         inputs, count = (x, images) if sizes else (x_images, cnn_images)
         runners = [digitnet_runner(inputs, labels, sizes), torch_runner(inputs, labels, sizes)]
         if sizes:
-            runners.append(sklearn_runner(inputs, labels, sizes))
+            runners += [sklearn_runner(inputs, labels, sizes), plain_runner(inputs, labels, sizes)]
         rng = np.random.default_rng(1)
         for runner in runners:  # warm-up: caches, thread pools, lazy allocations
             runner.train(rng.permutation(len(inputs))[: 4 * BATCH])
@@ -212,11 +220,26 @@ def inference(models: dict, x_test: np.ndarray, test_images: np.ndarray, repeats
     return rows
 
 
+def small_networks(x: np.ndarray, labels: np.ndarray, repeats: int, quick: bool) -> list[dict]:
+    """seed000's per-sample and seed003's full-batch training in digitnet, the plain loop and
+    PyTorch, repeats alternating (plain_loop.race)."""
+    y = one_hot(labels, dtype=np.float32)
+    rows = []
+    for work in (SEED000, SEED003):
+        if quick:
+            work = replace(work, steps=max(5, work.steps // 20))
+        row = race_small(work, x, y, repeats, frameworks=("digitnet", "plain", "PyTorch"))
+        print(f"{work.name}: {row['us_per_step']} µs/step", file=sys.stderr)
+        rows.append(row)
+    return rows
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=5, help="timed repeats per measurement")
     parser.add_argument("--quick", action="store_true", help="smoke run: small and fast")
-    parser.add_argument("--skip", nargs="*", default=[], help="sections to skip: race scaling")
+    parser.add_argument("--skip", nargs="*", default=[],
+                        help="sections to skip: race, scaling, small")  # fmt: skip
     parser.add_argument("--out", type=Path, help="results folder (default benchmarks/results; "
                         "a temporary folder for --quick)")  # fmt: skip
     args = parser.parse_args()
@@ -264,6 +287,8 @@ def main() -> None:
         report["race"] = race_to_accuracy(mnist, target=0.98, max_epochs=1 if args.quick else 10)
         models = report["race"].pop("predictors")
         report["inference"] = inference(models, x_test, mnist.test_images, repeats)
+    if "small" not in args.skip:
+        report["small"] = small_networks(x, mnist.train_labels, repeats, args.quick)
     if "scaling" not in args.skip:
         report["scaling"] = scaling_rows(quick=args.quick)
         plot_scaling(report["scaling"], out / "scaling.png")

@@ -61,6 +61,32 @@ def digitnet_runner(x: np.ndarray, labels: np.ndarray, sizes: Sequence[int] | No
     return Runner("digitnet", train, model.predict_proba)
 
 
+def plain_runner(x: np.ndarray, labels: np.ndarray, sizes: Sequence[int] | None) -> Runner:
+    """The textbook NumPy loop (plain_mlp.py; plain_cnn.py for the `cnn` network, None) from
+    digitnet_runner's initial weights."""
+    from plain_cnn import PlainCNN
+    from plain_mlp import PlainMLP
+
+    from digitnet.nn.mlp import build_mlp
+
+    rng = np.random.default_rng(0)
+    if sizes is None:
+        plain = PlainCNN(cnn_model(rng), LEARNING_RATE)
+    else:
+        start = build_mlp(sizes, activation="relu", rng=rng)
+        plain = PlainMLP(start, "relu", "softmax", LEARNING_RATE, momentum=True)
+
+    def train(order: np.ndarray) -> None:
+        for begin in range(0, len(order), BATCH):
+            indices = order[begin : begin + BATCH]
+            plain.step(x[indices], one_hot(labels[indices], dtype=x.dtype.type))
+
+    def predict(inputs: np.ndarray) -> np.ndarray:
+        raise NotImplementedError("the plain loop is timed in training only")
+
+    return Runner("plain loop", train, predict)
+
+
 def torch_network(sizes: Sequence[int] | None):
     """The same architecture in torch.nn (PyTorch's default initialisation)."""
     from torch import nn

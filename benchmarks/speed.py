@@ -144,7 +144,8 @@ def training(
         inputs, count = (x, images) if sizes else (x_images, cnn_images)
         runners = [digitnet_runner(inputs, labels, sizes), torch_runner(inputs, labels, sizes)]
         if sizes:
-            runners += [sklearn_runner(inputs, labels, sizes), plain_runner(inputs, labels, sizes)]
+            runners.append(sklearn_runner(inputs, labels, sizes))
+        runners.append(plain_runner(inputs, labels, sizes))
         rng = np.random.default_rng(1)
         for runner in runners:  # warm-up: caches, thread pools, lazy allocations
             runner.train(rng.permutation(len(inputs))[: 4 * BATCH])

@@ -142,6 +142,9 @@ def plot_scaling(rows: list[dict], path: Path) -> None:
             ax.set_xlabel(label)
             ax.grid(True, which="both", alpha=0.3)
         time_axes.legend()
+        memory = [row["digitnet_step_mb"] for row in chosen]
+        # at least a factor of 3 either side: a flat line reads flat, not as tick-sized steps
+        memory_axes.set_ylim(min(memory) / 3, max(memory) * 3)
     figure.suptitle("One training step (SGD with momentum): time and memory as the work grows")
     figure.tight_layout()
     buffer = BytesIO()

@@ -3,10 +3,9 @@
 A weight gradient is a product, grad_W = xᵀ·grad_z, and SGD's next use of it is linear:
 velocity = momentum·velocity + grad_W. BLAS's GEMM computes C = α·AᵀB + β·C in one pass over
 C, so the velocity can take the product directly, with no gradient array written and read
-again; AXPY (y += α·x) then moves the weights in one more pass. NumPy has neither α nor β, so
-For one sample the product is
-an outer product, and GER (A += α·x·yᵀ) adds it in one pass. These functions call the BLAS
-NumPy itself loaded (its bundled OpenBLAS: one library, one
+again; AXPY (y += α·x) then moves the weights in one more pass. For one sample the product is
+an outer product, which GER (A += α·x·yᵀ) adds in one pass. NumPy has neither α nor β, so
+these functions call the BLAS NumPy itself loaded (its bundled OpenBLAS: one library, one
 thread pool) through ctypes. Where that library is not found (a NumPy built against another
 BLAS, another platform), or for arrays it does not cover, the same results come from NumPy.
 """

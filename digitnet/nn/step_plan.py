@@ -71,7 +71,6 @@ class _DenseStage:
         self.layer = layer
         self.W, self.b = layer.params["W"], layer.params["b"]
         self.grad_b = layer.grads["b"]
-        self.source = source  # the previous stage's output; None: the step's input
         self.out = np.empty((rows, layer.fan_out), self.W.dtype)
         self.grad_out = np.empty_like(self.out)  # dLoss/dz, filled by the stage above
         self.rows = rows
@@ -87,6 +86,7 @@ class _DenseStage:
         self._grad_W_at = _address(layer.grads["W"])
         if velocity:
             self._v_W_at, self._v_b_at = _address(self.v_W), _address(self.v_b)
+        # the previous stage's output, whose address GER and GEMM read (None: the step's input)
         self._source_at = None if source is None else _address(source)
 
     def forward(self, x: np.ndarray) -> None:
@@ -133,7 +133,7 @@ class StepPlan:
     """train_step for one model, optimizer and batch shape; `run` returns the batch's loss."""
 
     def __init__(self, model, optimizer: SGD, shape: tuple[int, ...], dtype: np.dtype) -> None:
-        self.model, self.optimizer = model, optimizer
+        self.optimizer = optimizer
         self.shape, self.dtype = shape, dtype
         self.layers = tuple(model.layers)
         slot_of = {id(slot.param): i for i, slot in enumerate(optimizer.slots)}
